@@ -1,0 +1,103 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "signd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "signd", targets: ["signd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // System zlib for FlateDecode.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+
+        // ---- Formats (pure: bytes and values in, bytes and values out) ----
+        .target(name: "PDFSyntax", dependencies: ["CZlib"], swiftSettings: strict),
+        .target(
+            name: "CMSStructures",
+            dependencies: [
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(name: "PDFSignatures", dependencies: ["PDFSyntax"], swiftSettings: strict),
+        .target(
+            name: "PAdES",
+            dependencies: [
+                "PDFSyntax", "PDFSignatures", "CMSStructures",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // ---- Services (I/O behind protocols) ----
+        .target(
+            name: "SigndCore",
+            dependencies: [
+                "PDFSyntax", "PDFSignatures", "CMSStructures", "PAdES",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // ---- Composition root ----
+        .executableTarget(
+            name: "signd",
+            dependencies: [
+                "SigndCore", "PAdES", "PDFSyntax",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // ---- Tests ----
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "SigndCore", "PAdES",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: strict
+        ),
+        .testTarget(name: "PDFSyntaxTests", dependencies: ["PDFSyntax"], swiftSettings: strict),
+        .testTarget(
+            name: "CMSStructuresTests",
+            dependencies: ["CMSStructures", .product(name: "SwiftASN1", package: "swift-asn1")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PAdESTests",
+            dependencies: ["PAdES", "PDFSignatures", "PDFSyntax", "SigndCore", "TestSupport", "CMSStructures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "InteropTests",
+            dependencies: ["SigndCore", "PAdES", "TestSupport"],
+            exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,197 @@
+import CMSStructures
+import Foundation
+import PDFSignatures
+import PDFSyntax
+import SwiftASN1
+import X509
+
+/// Verifies every signature of a document: byte range, message digest, CMS signature,
+/// signing-certificate-v2, key usage, chain to trust roots, and what later revisions changed.
+///
+/// Pure: reads only through the document's byte source; the validation time is a parameter.
+public struct PAdESVerifier: Sendable {
+    public var trustRoots: [Certificate]?
+    public var validationTime: Date
+    /// Checks timestamp tokens found in signatures (set by the timestamp layer).
+    public var timestampChecker: (@Sendable (_ token: [UInt8], _ signatureValue: [UInt8]) async -> TimestampReport)?
+
+    public init(trustRoots: [Certificate]?, validationTime: Date,
+                timestampChecker: (@Sendable (_ token: [UInt8], _ signatureValue: [UInt8]) async -> TimestampReport)? = nil) {
+        self.trustRoots = trustRoots
+        self.validationTime = validationTime
+        self.timestampChecker = timestampChecker
+    }
+
+    public func verify(document: PDFDocument, fileName: String) async throws -> VerificationReport {
+        let embedded = try SignatureInspector.signatures(in: document)
+        var reports: [SignatureReport] = []
+        for sig in embedded {
+            reports.append(await verify(sig, in: document))
+        }
+        let allIntact = !reports.isEmpty && reports.allSatisfy(\.intact)
+        let allTrusted: Bool? = trustRoots == nil ? nil : (!reports.isEmpty && reports.allSatisfy { $0.trusted == true })
+        var warnings = document.warnings
+        if reports.isEmpty { warnings.append("the document has no signatures") }
+        return VerificationReport(file: fileName, revisions: document.sections.count, signatures: reports,
+                                  allIntact: allIntact, allTrusted: allTrusted, warnings: warnings)
+    }
+
+    func verify(_ sig: EmbeddedSignature, in document: PDFDocument) async -> SignatureReport {
+        var problems = sig.problems
+        var report = SignatureReport(
+            field: sig.fieldName, type: sig.type, subFilter: sig.subFilter,
+            signingTime: sig.signingTimeText.flatMap(PDFDate.parse).map { ISO8601DateFormatter().string(from: $0) },
+            signingTimeRaw: sig.signingTimeText, reason: sig.reason, location: sig.location,
+            revision: sig.revisionNumber,
+            coversWholeRevision: sig.gapIsContentsToken && sig.revisionSection != nil,
+            laterRevisions: (sig.revisionSection ?? 0) > 0, laterChanges: LaterChanges.none.rawValue,
+            messageDigestValid: false, signatureValid: false, signingCertificateV2Valid: false, keyUsageValid: false,
+            trusted: nil, level: "none", problems: [], intact: false)
+        if let section = sig.revisionSection {
+            do {
+                report.laterChanges = try SignatureInspector.laterChanges(after: section, in: document).rawValue
+                if report.laterChanges == LaterChanges.content.rawValue { problems.append("revision.contentChangedAfterSignature") }
+            } catch {
+                report.laterChanges = LaterChanges.content.rawValue
+                problems.append("revision.unreadable")
+            }
+        }
+
+        // Digest of the signed byte ranges, streamed through the source.
+        let signerInfo: SignerInfo
+        let signedData: SignedData
+        do {
+            signedData = try ContentInfo(derEncoded: sig.contents).signedData()
+            guard signedData.signerInfos.count == 1 else {
+                problems.append("cms.signerInfoCount")
+                report.problems = problems
+                return report
+            }
+            signerInfo = signedData.signerInfos[0]
+        } catch {
+            problems.append("cms.malformed")
+            report.problems = problems
+            return report
+        }
+        guard let digest = DigestAlgorithm(identifier: signerInfo.digestAlgorithm) else {
+            problems.append("cms.unsupportedDigest")
+            report.problems = problems
+            return report
+        }
+        report.digestAlgorithm = digest.rawValue
+        report.signatureAlgorithm = "\(signerInfo.signatureAlgorithm.algorithm)"
+
+        if sig.byteRange.count == 4 {
+            do {
+                var hasher = digest.makeHasher()
+                for (offset, length) in [(sig.byteRange[0], sig.byteRange[1]), (sig.byteRange[2], sig.byteRange[3])] {
+                    var pos = offset
+                    while pos < offset + length {
+                        let chunk = try document.source.read(offset: pos, count: Int(min(1 << 20, offset + length - pos)))
+                        if chunk.isEmpty { throw PDFError(.truncated, "byte range beyond end of file") }
+                        hasher.update(chunk)
+                        pos += Int64(chunk.count)
+                    }
+                }
+                let computed = hasher.finalize()
+                report.messageDigestValid = (try? signerInfo.messageDigest) == computed
+            } catch {
+                problems.append("byteRange.unreadable")
+            }
+        }
+        if !report.messageDigestValid { problems.append("cms.messageDigestMismatch") }
+
+        // Signer certificate.
+        let certificates = (try? signedData.x509Certificates()) ?? []
+        let signerCert = certificates.first { cert in
+            switch signerInfo.sid {
+            case .issuerAndSerialNumber(let ias):
+                return ias.issuer == cert.issuer && ias.serialNumber == cert.serialNumber
+            case .subjectKeyIdentifier(let ski):
+                return (try? cert.extensions.subjectKeyIdentifier)??.keyIdentifier == ski.keyIdentifier
+            }
+        }
+        guard let signerCert else {
+            problems.append("cms.signerCertificateMissing")
+            report.problems = problems
+            return report
+        }
+        report.signer = signerCert.subject.description
+        report.issuer = signerCert.issuer.description
+        report.signerSerial = signerCert.serialNumber.bytes.map { String(format: "%02x", $0) }.joined()
+
+        if let dtbs = signerInfo.signedAttrsDERForSignature {
+            report.signatureValid = (try? SignatureValueVerifier.isValid(
+                signature: signerInfo.signature, over: dtbs, algorithm: signerInfo.signatureAlgorithm,
+                fallbackDigest: digest, publicKey: signerCert.publicKey)) ?? false
+        } else {
+            problems.append("cms.noSignedAttributes")
+        }
+        if !report.signatureValid { problems.append("cms.signatureInvalid") }
+        if (try? signerInfo.contentType) != CMSObjectIdentifiers.idData { problems.append("cms.contentTypeNotData") }
+
+        // signing-certificate-v2 binds the signer certificate.
+        if let scv2 = (try? signerInfo.signingCertificateV2) ?? nil, let first = scv2.certs.first,
+           let h = DigestAlgorithm(identifier: first.hashAlgorithm), let der = try? signerCert.derBytes() {
+            var ok = h.hash(der) == first.certHash
+            if let issuerSerial = first.issuerSerial { ok = ok && issuerSerial.matches(signerCert) }
+            report.signingCertificateV2Valid = ok
+        }
+        if !report.signingCertificateV2Valid { problems.append("cms.signingCertificateV2") }
+
+        // Key usage: digitalSignature or nonRepudiation.
+        if let ku = try? signerCert.extensions.keyUsage {
+            report.keyUsageValid = ku.digitalSignature || ku.nonRepudiation
+        } else {
+            report.keyUsageValid = true // absent key usage places no restriction (RFC 5280 4.2.1.3)
+        }
+        if !report.keyUsageValid { problems.append("certificate.keyUsage") }
+
+        if let roots = trustRoots {
+            var verifier = Verifier(rootCertificates: CertificateStore(roots)) {
+                RFC5280Policy(validationTime: validationTime)
+            }
+            let result = await verifier.validate(leaf: signerCert, intermediates: CertificateStore(certificates))
+            switch result {
+            case .validCertificate:
+                report.trusted = true
+            case .couldNotValidate(let failures):
+                report.trusted = false
+                report.trustProblem = failures.map { "\($0.policyFailureReason)" }.joined(separator: "; ")
+                problems.append("certificate.untrusted")
+            }
+        }
+
+        // Timestamp (B-T).
+        let tokens = signerInfo.unsignedAttribute(CMSObjectIdentifiers.signatureTimeStampToken)
+        if let attr = tokens.first, let value = attr.attrValues.first, let checker = timestampChecker {
+            var serializer = DER.Serializer()
+            if (try? serializer.serialize(value)) != nil {
+                let ts = await checker(serializer.serializedBytes, signerInfo.signature)
+                report.timestamp = ts
+                problems.append(contentsOf: ts.problems.map { "timestamp." + $0 })
+            }
+        }
+
+        // PAdES baseline level.
+        let baseline = sig.subFilter == "ETSI.CAdES.detached" && report.signingCertificateV2Valid
+            && signerInfo.signedAttribute(CMSObjectIdentifiers.signingTime).isEmpty
+            && sig.signingTimeText != nil
+        if sig.subFilter == "ETSI.CAdES.detached" && !signerInfo.signedAttribute(CMSObjectIdentifiers.signingTime).isEmpty {
+            problems.append("pades.signingTimePresent")
+        }
+        if baseline {
+            if let ts = report.timestamp, ts.imprintValid, ts.signatureValid {
+                report.level = "B-T"
+            } else {
+                report.level = "B-B"
+            }
+        }
+
+        report.intact = report.coversWholeRevision && report.messageDigestValid && report.signatureValid
+            && report.laterChanges != LaterChanges.content.rawValue
+            && !problems.contains("cms.contentTypeNotData")
+        report.problems = problems
+        return report
+    }
+}

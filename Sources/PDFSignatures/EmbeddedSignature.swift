@@ -1,0 +1,195 @@
+import PDFSyntax
+
+/// A signature found in a document: the field, its signature dictionary and the revision facts
+/// a verifier needs. The CMS in `contents` is opaque at this layer.
+public struct EmbeddedSignature: Sendable {
+    public var fieldName: String
+    public var fieldReference: PDFReference
+    public var signatureReference: PDFReference?
+    /// `/Type`: `Sig` or `DocTimeStamp`.
+    public var type: String
+    public var filter: String?
+    public var subFilter: String?
+    public var byteRange: [Int64]
+    /// The DER bytes of `/Contents` with trailing zero padding removed.
+    public var contents: [UInt8]
+    /// `/M` as written, and parsed.
+    public var signingTimeText: String?
+    public var reason: String?
+    public var location: String?
+    public var contactInfo: String?
+    public var name: String?
+    /// Problems found in the dictionary or byte range (stable codes).
+    public var problems: [String]
+    /// Whether the byte range is `[0 a b c]` with the gap exactly the `/Contents` hex string.
+    public var gapIsContentsToken: Bool
+    /// Index into `PDFDocument.sections` (0 = newest) of the revision whose end the byte range
+    /// reaches, or nil when it does not end at a revision's `%%EOF`.
+    public var revisionSection: Int?
+    /// Revision number counting from 1 = first revision.
+    public var revisionNumber: Int?
+}
+
+/// What the revisions after a signed one did.
+public enum LaterChanges: String, Sendable, Codable {
+    /// No later revision.
+    case none
+    /// Later revisions only add signatures, fill signature fields, or add DSS / form entries.
+    case signaturesOnly = "signatures-only"
+    /// A later revision changes other objects (page content, resources, ...).
+    case content
+}
+
+public enum SignatureInspector {
+    /// Every signature field that has a value, in field order.
+    public static func signatures(in document: PDFDocument) throws -> [EmbeddedSignature] {
+        let revisionEnds = try revisionEndOffsets(document)
+        var result: [EmbeddedSignature] = []
+        for field in try FormFields.all(in: document) where field.fieldType == "Sig" {
+            guard let v = field.dictionary["V"] else { continue }
+            guard let sig = try document.resolveDictionary(v) else { continue }
+            var problems: [String] = []
+            let br = (try document.resolve(sig["ByteRange"]).array ?? []).compactMap { $0.integer }
+            var contents = sig["Contents"]?.string?.bytes ?? []
+            // Strip the zero padding after the DER (the DER's own length says where it ends).
+            contents = Self.trimDER(contents)
+            var gapOK = false
+            if br.count == 4, br[0] == 0, br[1] > 0, br[2] > br[1], br[3] >= 0, br[2] + br[3] <= document.source.length {
+                let open = try document.source.read(offset: br[1], count: 1)
+                let close = try document.source.read(offset: br[2] - 1, count: 1)
+                let gapLength = br[2] - br[1]
+                if open == [UInt8(ascii: "<")], close == [UInt8(ascii: ">")], gapLength <= 64 << 20 {
+                    let gap = try document.source.read(offset: br[1] + 1, count: Int(gapLength - 2))
+                    gapOK = gap.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x46) || ($0 >= 0x61 && $0 <= 0x66) }
+                }
+                if !gapOK { problems.append("byteRange.gapNotContents") }
+            } else {
+                problems.append("byteRange.malformed")
+            }
+            var section: Int?
+            if br.count == 4 {
+                let end = br[2] + br[3]
+                section = revisionEnds.firstIndex(of: end)
+                if section == nil { problems.append("byteRange.notRevisionEnd") }
+            }
+            result.append(EmbeddedSignature(
+                fieldName: field.name, fieldReference: field.reference, signatureReference: v.reference,
+                type: sig["Type"]?.name?.value ?? "Sig",
+                filter: sig["Filter"]?.name?.value, subFilter: sig["SubFilter"]?.name?.value,
+                byteRange: br, contents: contents,
+                signingTimeText: sig["M"]?.string?.text,
+                reason: sig["Reason"]?.string?.text, location: sig["Location"]?.string?.text,
+                contactInfo: sig["ContactInfo"]?.string?.text, name: sig["Name"]?.string?.text,
+                problems: problems, gapIsContentsToken: gapOK, revisionSection: section,
+                revisionNumber: section.map { document.sections.count - $0 }))
+        }
+        return result
+    }
+
+    /// For each section (newest first), the offset just after the `%%EOF` that closes its revision
+    /// (and any single EOL after it), found from its `startxref`.
+    public static func revisionEndOffsets(_ document: PDFDocument) throws -> [Int64] {
+        // Revision ends are the %%EOF markers that follow "startxref <section offset>".
+        var ends: [Int64] = []
+        for section in document.sections {
+            // The section's startxref appears after the section itself; search forward in chunks.
+            var pos = section.absoluteOffset
+            var found: Int64 = -1
+            let needle = Array("startxref".utf8)
+            var scanned: Int64 = 0
+            search: while pos < document.source.length, scanned < 512 << 20 {
+                let chunk = try document.source.read(offset: pos, count: 1 << 20)
+                if chunk.isEmpty { break }
+                var from = 0
+                while let i = find(needle, in: chunk, from: from) {
+                    let tail = try document.source.read(offset: pos + Int64(i) + 9, count: 40)
+                    var lexer = PDFLexer(bytes: tail)
+                    if case .integer(let n) = try? lexer.next().kind, n == section.statedOffset,
+                       let e = find(Array("%%EOF".utf8), in: tail, from: lexer.position), e - lexer.position < 8 {
+                        var end = pos + Int64(i) + 9 + Int64(e) + 5
+                        let after = try document.source.read(offset: end, count: 2)
+                        if after.first == 0x0D { end += 1; if after.count > 1, after[1] == 0x0A { end += 1 } } else if after.first == 0x0A { end += 1 }
+                        found = end
+                        break search
+                    }
+                    from = i + 1
+                }
+                let step = Int64(max(1, chunk.count - needle.count))
+                pos += step
+                scanned += step
+            }
+            ends.append(found)
+        }
+        return ends
+    }
+
+    /// Compares each later revision with the one before it and classifies the changes.
+    public static func laterChanges(after sectionIndex: Int, in document: PDFDocument) throws -> LaterChanges {
+        guard sectionIndex > 0 else { return .none }
+        let catalogRef = document.catalogReference
+        for newer in stride(from: sectionIndex - 1, through: 0, by: -1) {
+            for (number, entry) in document.sections[newer].entries {
+                if case .free = entry { continue }
+                let gen: Int
+                if case .inFile(_, let g) = entry { gen = g } else { gen = 0 }
+                let ref = PDFReference(number, gen)
+                let new = try document.object(ref, fromSection: newer)
+                let old = try document.object(ref, fromSection: newer + 1)
+                if old.isNull || old == new { continue }
+                if !isSignatureChange(old: old, new: new, isCatalog: ref == catalogRef) { return .content }
+            }
+        }
+        return .signaturesOnly
+    }
+
+    static func isSignatureChange(old: PDFObject, new: PDFObject, isCatalog: Bool) -> Bool {
+        func sameExcept(_ a: PDFDictionary, _ b: PDFDictionary, _ keys: Set<String>) -> Bool {
+            let ka = Set(a.orderedKeys.map(\.value)).subtracting(keys)
+            let kb = Set(b.orderedKeys.map(\.value)).subtracting(keys)
+            guard ka == kb else { return false }
+            return ka.allSatisfy { a[PDFName($0)] == b[PDFName($0)] }
+        }
+        switch (old, new) {
+        case (.array(let a), .array(let b)):
+            // Annots / Fields arrays that only grew.
+            return a.allSatisfy { b.contains($0) }
+        case (.dictionary(let a), .dictionary(let b)):
+            if isCatalog { return sameExcept(a, b, ["AcroForm", "DSS", "Extensions", "Perms"]) }
+            if a["Type"]?.name == "Page" { return sameExcept(a, b, ["Annots"]) }
+            if a["FT"]?.name == "Sig", a["V"] == nil { return sameExcept(a, b, ["V", "AP", "F", "Lock"]) }
+            if a["Fields"] != nil || b["Fields"] != nil || a["SigFlags"] != nil {
+                return sameExcept(a, b, ["Fields", "SigFlags", "DR", "DA", "NeedAppearances"])
+            }
+            return false
+        default:
+            return false
+        }
+    }
+
+    static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
+        guard from >= 0, needle.count <= haystack.count - from else { return nil }
+        outer: for i in from...(haystack.count - needle.count) {
+            for j in 0..<needle.count where haystack[i + j] != needle[j] { continue outer }
+            return i
+        }
+        return nil
+    }
+
+    /// Removes the zero padding that follows a DER value (its length header says where it ends).
+    public static func trimDER(_ bytes: [UInt8]) -> [UInt8] {
+        guard bytes.count >= 2 else { return bytes }
+        let first = bytes[1]
+        var length = 0
+        var header = 2
+        if first < 0x80 {
+            length = Int(first)
+        } else {
+            let n = Int(first & 0x7F)
+            guard n >= 1, n <= 4, bytes.count >= 2 + n else { return bytes }
+            for k in 0..<n { length = length << 8 | Int(bytes[2 + k]) }
+            header = 2 + n
+        }
+        let total = header + length
+        return total <= bytes.count ? Array(bytes[0..<total]) : bytes
+    }
+}

@@ -1,0 +1,404 @@
+/// A PDF document opened for reading through a ``PDFByteSource``.
+///
+/// Opening reads the header, the tail and the cross-reference chain; objects are parsed on
+/// demand, so memory stays proportional to the objects touched, not the file size.
+///
+/// Policy on broken files: the reader does **not** repair. A damaged cross-reference (offset
+/// pointing at the wrong object, truncated table, looping `/Prev`) is an error with a code, the
+/// offset and the object number. The one tolerated deviation is a file with bytes before
+/// `%PDF-` whose offsets are counted from the header, as Acrobat accepts them; it is reported in
+/// ``warnings`` so the caller can say so in its result.
+public final class PDFDocument {
+    public let source: any PDFByteSource
+    public let limits: PDFReaderLimits
+    /// Offset of `%PDF-` in the file.
+    public let headerOffset: Int64
+    /// The version in the header, e.g. "1.7"; the catalog's /Version may raise it.
+    public let headerVersion: String
+    /// Amount added to every offset the file states (non-zero only for shifted files).
+    public private(set) var offsetShift: Int64 = 0
+    /// Cross-reference sections, newest first.
+    public private(set) var sections: [XRefSection] = []
+    /// The `startxref` value of the newest revision, as stated.
+    public private(set) var startXRef: Int64 = 0
+    /// Non-fatal observations about the file (never silently guessed).
+    public private(set) var warnings: [String] = []
+
+    private var objectStreamCache: [Int: (offsets: [(Int, Int)], first: Int, data: [UInt8])] = [:]
+    private var cache: [PDFReference: PDFObject] = [:]
+    private var resolving: Set<PDFReference> = []
+
+    public init(source: any PDFByteSource, limits: PDFReaderLimits = PDFReaderLimits()) throws {
+        self.source = source
+        self.limits = limits
+        let head = try source.read(offset: 0, count: 1024)
+        guard let h = Self.find(Array("%PDF-".utf8), in: head) else {
+            throw PDFError(.notPDF, "no %PDF- header in the first 1024 bytes: this is not a PDF file", offset: 0)
+        }
+        headerOffset = Int64(h)
+        var v = h + 5
+        var version: [UInt8] = []
+        while v < head.count, (head[v] >= 0x30 && head[v] <= 0x39) || head[v] == UInt8(ascii: ".") { version.append(head[v]); v += 1 }
+        headerVersion = String(decoding: version, as: UTF8.self)
+        guard ["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "2.0"].contains(headerVersion) else {
+            throw PDFError(.notPDF, "unsupported PDF header version '\(headerVersion)'; PDF 1.0 to 2.0 are supported", offset: headerOffset)
+        }
+        startXRef = try Self.findStartXRef(source)
+        try loadSections()
+        if trailer["Encrypt"] != nil {
+            throw PDFError(.encrypted, "the document is encrypted; signd cannot sign or verify encrypted PDFs yet: ask the sender for an unencrypted copy (for example `qpdf --decrypt in.pdf out.pdf` with the password)")
+        }
+        guard trailer["Root"]?.reference != nil else {
+            throw PDFError(.structure, "the trailer has no /Root reference to the document catalog")
+        }
+    }
+
+    private func loadSections() throws {
+        let reader = XRefReader(document: self)
+        do {
+            sections = try reader.readChain(startOffset: startXRef)
+        } catch let first as PDFError where headerOffset > 0 && first.code != .xrefLoop && first.code != .limitExceeded {
+            // Files with bytes before the header often count offsets from the header.
+            offsetShift = headerOffset
+            cache = [:]
+            objectStreamCache = [:]
+            do {
+                sections = try reader.readChain(startOffset: startXRef)
+                warnings.append("the file has \(headerOffset) bytes before %PDF-; its offsets count from the header and were read shifted by \(headerOffset)")
+            } catch {
+                offsetShift = 0
+                throw first
+            }
+        }
+    }
+
+    /// Newest trailer.
+    public var trailer: PDFDictionary { sections[0].trailer }
+    /// Form of the newest cross-reference section.
+    public var lastXRefForm: XRefForm { sections[0].form }
+    /// `/Size` of the newest trailer: one more than the highest object number in use.
+    public var size: Int { sections.map { $0.trailer["Size"]?.intValue ?? 0 }.max() ?? 0 }
+
+    public func absolute(_ stated: Int64) -> Int64 { stated + offsetShift }
+
+    // MARK: - Objects
+
+    /// The xref entry for an object, looking at sections from `sectionIndex` (0 = newest) back.
+    public func entry(for number: Int, fromSection sectionIndex: Int = 0) -> XRefEntry? {
+        guard sectionIndex < sections.count else { return nil }
+        for s in sections[sectionIndex...] {
+            if let e = s.entries[number] { return e }
+        }
+        return nil
+    }
+
+    /// The object a reference names, in the newest revision (`null` for free or absent objects, as
+    /// ISO 32000-1 7.3.10 requires).
+    public func object(_ ref: PDFReference) throws -> PDFObject {
+        try object(ref, fromSection: 0)
+    }
+
+    public func object(_ ref: PDFReference, fromSection sectionIndex: Int) throws -> PDFObject {
+        if sectionIndex == 0, let cached = cache[ref] { return cached }
+        guard resolving.insert(ref).inserted, resolving.count < 64 else {
+            throw PDFError(.structure, "object \(ref.number) refers to itself while being read", objectNumber: ref.number)
+        }
+        defer { resolving.remove(ref) }
+        let result: PDFObject
+        switch entry(for: ref.number, fromSection: sectionIndex) {
+        case nil, .free?:
+            result = .null
+        case .inFile(let offset, let generation)?:
+            if generation != ref.generation {
+                result = .null
+            } else {
+                let absolute = absolute(offset)
+                guard absolute >= 0, absolute < source.length else {
+                    throw PDFError(.xref, "the xref puts object \(ref.number) at offset \(offset), outside the file", offset: absolute, objectNumber: ref.number)
+                }
+                result = try parseIndirectObject(atAbsolute: absolute, expected: ref).1
+            }
+        case .inObjectStream(let streamNumber, let index)?:
+            result = ref.generation == 0 ? try objectFromObjectStream(streamNumber, index: index, number: ref.number) : .null
+        }
+        if sectionIndex == 0 { cache[ref] = result }
+        return result
+    }
+
+    /// Follows references until a direct object.
+    public func resolve(_ object: PDFObject?) throws -> PDFObject {
+        var current = object ?? .null
+        var hops = 0
+        while case .reference(let r) = current {
+            hops += 1
+            guard hops < 32 else { throw PDFError(.structure, "reference chain too long", objectNumber: r.number) }
+            current = try self.object(r)
+        }
+        return current
+    }
+
+    public func resolveDictionary(_ object: PDFObject?) throws -> PDFDictionary? {
+        try resolve(object).dictionary
+    }
+
+    /// Parses `n g obj ... endobj` at an absolute offset.
+    public func parseIndirectObject(atAbsolute offset: Int64, expected: PDFReference?) throws -> (PDFReference, PDFObject) {
+        var window = 4096
+        while true {
+            let bytes = try source.read(offset: offset, count: window)
+            let complete = offset + Int64(bytes.count) >= source.length
+            var parser = PDFParser(lexer: PDFLexer(bytes: bytes, base: offset, windowIsComplete: complete), limits: limits)
+            do {
+                let ref = try parser.parseObjectHeader()
+                if let expected, ref != expected {
+                    throw PDFError(.objectMismatch, "the cross-reference data puts object \(expected.number) \(expected.generation) at offset \(offset), but object \(ref.number) \(ref.generation) is there: the xref is damaged; re-save the file with a PDF tool (e.g. `qpdf in.pdf out.pdf`) and resubmit", offset: offset, objectNumber: expected.number)
+                }
+                let object = try parser.parseObject()
+                let t = try parser.lexer.next()
+                switch t.kind {
+                case .keyword("endobj"):
+                    return (ref, object)
+                case .keyword("stream"):
+                    guard case .dictionary(let dict) = object else {
+                        throw PDFError(.syntax, "'stream' after a non-dictionary", offset: t.offset, objectNumber: ref.number)
+                    }
+                    // The keyword is followed by CRLF or LF (7.3.8.1); a lone CR is tolerated.
+                    var p = parser.lexer.position
+                    if p < bytes.count, bytes[p] == 0x0D { p += 1 }
+                    if p < bytes.count, bytes[p] == 0x0A { p += 1 }
+                    if p >= bytes.count && !complete { throw PDFLexer.NeedMoreData() }
+                    let dataOffset = offset + Int64(p)
+                    let length = try resolveLength(dict["Length"], objectNumber: ref.number, at: t.offset)
+                    guard dataOffset + Int64(length) <= source.length else {
+                        throw PDFError(.truncated, "stream data of object \(ref.number) (/Length \(length)) runs past the end of the file", offset: dataOffset, objectNumber: ref.number)
+                    }
+                    return (ref, .stream(PDFStream(dictionary: dict, data: .located(offset: dataOffset, length: length))))
+                case .endOfInput:
+                    throw PDFError(.truncated, "the file ends inside object \(ref.number)", offset: offset, objectNumber: ref.number)
+                default:
+                    // Missing endobj is common and harmless when the next token starts another object.
+                    return (ref, object)
+                }
+            } catch is PDFLexer.NeedMoreData {
+                guard window < limits.maxObjectBytes else {
+                    throw PDFError(.limitExceeded, "object larger than \(limits.maxObjectBytes) bytes", offset: offset, objectNumber: expected?.number)
+                }
+                window = min(limits.maxObjectBytes, window * 8)
+            } catch let e as PDFError {
+                throw expected.map { e.inObject($0.number) } ?? e
+            }
+        }
+    }
+
+    private func resolveLength(_ value: PDFObject?, objectNumber: Int, at offset: Int64) throws -> Int {
+        let resolved = try resolve(value)
+        guard let l = resolved.integer, l >= 0, l <= Int64(Int32.max) * 64 else {
+            throw PDFError(.syntax, "stream /Length is missing or not a non-negative integer", offset: offset, objectNumber: objectNumber)
+        }
+        return Int(l)
+    }
+
+    // MARK: - Streams
+
+    /// The raw (encoded) bytes of a stream. Checks that `endstream` follows the data.
+    public func rawStreamData(_ stream: PDFStream, objectNumber: Int? = nil) throws -> [UInt8] {
+        switch stream.data {
+        case .bytes(let b): return b
+        case .located(let offset, let length):
+            guard length <= limits.maxDecodedStreamBytes else {
+                throw PDFError(.limitExceeded, "stream of \(length) bytes is larger than the \(limits.maxDecodedStreamBytes)-byte limit for streams the reader must load", offset: offset, objectNumber: objectNumber)
+            }
+            let bytes = try source.read(offset: offset, count: length + 32)
+            guard bytes.count >= length else {
+                throw PDFError(.truncated, "stream data runs past the end of the file", offset: offset, objectNumber: objectNumber)
+            }
+            var lexer = PDFLexer(bytes: Array(bytes[length...]), base: offset + Int64(length))
+            guard case .keyword("endstream") = (try? lexer.next())?.kind else {
+                throw PDFError(.syntax, "stream /Length \(length) does not end at 'endstream'; the file is damaged", offset: offset, objectNumber: objectNumber)
+            }
+            return Array(bytes[0..<length])
+        }
+    }
+
+    /// The decoded bytes of a stream. Only FlateDecode (with predictors) and no filter are
+    /// supported: that is what cross-reference and object streams use.
+    public func decodedStreamData(_ stream: PDFStream, objectNumber: Int? = nil) throws -> [UInt8] {
+        var data = try rawStreamData(stream, objectNumber: objectNumber)
+        let filters: [PDFObject]
+        switch try resolve(stream.dictionary["Filter"]) {
+        case .null: filters = []
+        case .name(let n): filters = [.name(n)]
+        case .array(let a): filters = a
+        default: throw PDFError(.syntax, "stream /Filter is neither a name nor an array", objectNumber: objectNumber)
+        }
+        let parmsList: [PDFObject]
+        switch try resolve(stream.dictionary["DecodeParms"]) {
+        case .array(let a): parmsList = a
+        case .null: parmsList = []
+        case let other: parmsList = [other]
+        }
+        for (i, f) in filters.enumerated() {
+            guard let name = f.name else { throw PDFError(.syntax, "filter is not a name", objectNumber: objectNumber) }
+            switch name.value {
+            case "FlateDecode", "Fl":
+                data = try FlateDecode.decode(data, maxOutput: limits.maxDecodedStreamBytes)
+                if let parms = try resolve(i < parmsList.count ? parmsList[i] : nil).dictionary {
+                    let predictor = parms["Predictor"]?.intValue ?? 1
+                    data = try FlateDecode.unpredict(
+                        data, predictor: predictor,
+                        colors: parms["Colors"]?.intValue ?? 1,
+                        bitsPerComponent: parms["BitsPerComponent"]?.intValue ?? 8,
+                        columns: parms["Columns"]?.intValue ?? 1)
+                }
+            default:
+                throw PDFError(.unsupportedFilter, "stream filter /\(name.value) is not supported here", objectNumber: objectNumber)
+            }
+        }
+        return data
+    }
+
+    private func objectFromObjectStream(_ streamNumber: Int, index: Int, number: Int) throws -> PDFObject {
+        if objectStreamCache[streamNumber] == nil {
+            guard case .stream(let s) = try object(PDFReference(streamNumber, 0)), s.dictionary["Type"]?.name == "ObjStm" else {
+                throw PDFError(.xref, "object \(number) is said to be in object stream \(streamNumber), which is not an object stream", objectNumber: number)
+            }
+            guard let n = s.dictionary["N"]?.intValue, let first = s.dictionary["First"]?.intValue, n >= 0, first >= 0, n <= limits.maxObjects else {
+                throw PDFError(.syntax, "object stream without valid /N and /First", objectNumber: streamNumber)
+            }
+            let data = try decodedStreamData(s, objectNumber: streamNumber)
+            guard first <= data.count else {
+                throw PDFError(.syntax, "object stream /First is beyond its data", objectNumber: streamNumber)
+            }
+            var lexer = PDFLexer(bytes: Array(data[0..<first]))
+            var offsets: [(Int, Int)] = []
+            for _ in 0..<n {
+                guard case .integer(let num) = try lexer.next().kind, case .integer(let off) = try lexer.next().kind,
+                      let numI = Int(exactly: num), let offI = Int(exactly: off), offI >= 0, first + offI <= data.count else {
+                    throw PDFError(.syntax, "object stream header is malformed", objectNumber: streamNumber)
+                }
+                offsets.append((numI, offI))
+            }
+            objectStreamCache = [streamNumber: (offsets, first, data)]
+        }
+        let cached = objectStreamCache[streamNumber]!
+        guard index < cached.offsets.count, cached.offsets[index].0 == number else {
+            // Fall back to a search by number: some writers get the index wrong.
+            guard let found = cached.offsets.firstIndex(where: { $0.0 == number }) else {
+                throw PDFError(.objectNotFound, "object \(number) is not in object stream \(streamNumber)", objectNumber: number)
+            }
+            return try parseFromObjectStream(cached, at: found, number: number)
+        }
+        return try parseFromObjectStream(cached, at: index, number: number)
+    }
+
+    private func parseFromObjectStream(_ cached: (offsets: [(Int, Int)], first: Int, data: [UInt8]), at index: Int, number: Int) throws -> PDFObject {
+        let start = cached.first + cached.offsets[index].1
+        var parser = PDFParser(lexer: PDFLexer(bytes: cached.data, position: start), limits: limits)
+        do { return try parser.parseObject() } catch let e as PDFError { throw e.inObject(number) }
+    }
+
+    // MARK: - Structure
+
+    public var catalogReference: PDFReference { trailer["Root"]!.reference! }
+
+    public func catalog() throws -> PDFDictionary {
+        guard let c = try resolveDictionary(trailer["Root"]) else {
+            throw PDFError(.structure, "the document catalog (/Root) is missing or not a dictionary", objectNumber: catalogReference.number)
+        }
+        return c
+    }
+
+    /// Number of pages, from the page tree root's /Count.
+    public func pageCount() throws -> Int {
+        guard let pages = try resolveDictionary(try catalog()["Pages"]), let count = pages["Count"]?.intValue, count >= 0 else {
+            throw PDFError(.structure, "the catalog has no page tree with a /Count")
+        }
+        return count
+    }
+
+    /// The reference and dictionary of the page at `index` (0-based), found by descending the
+    /// page tree (7.7.3) with loop and depth checks.
+    public func page(at index: Int) throws -> (PDFReference, PDFDictionary) {
+        guard let rootRef = try catalog()["Pages"]?.reference else {
+            throw PDFError(.structure, "the catalog's /Pages is not an indirect reference")
+        }
+        var nodeRef = rootRef
+        var remaining = index
+        var visited: Set<PDFReference> = []
+        for _ in 0..<limits.maxPageTreeDepth {
+            guard visited.insert(nodeRef).inserted else {
+                throw PDFError(.structure, "the page tree loops", objectNumber: nodeRef.number)
+            }
+            guard let node = try resolveDictionary(.reference(nodeRef)) else {
+                throw PDFError(.structure, "page tree node is not a dictionary", objectNumber: nodeRef.number)
+            }
+            let type = node["Type"]?.name?.value
+            if type == "Page" || (type == nil && node["Kids"] == nil) {
+                if remaining == 0 { return (nodeRef, node) }
+                throw PDFError(.structure, "page \(index + 1) does not exist", objectNumber: nodeRef.number)
+            }
+            guard let kids = try resolve(node["Kids"]).array else {
+                throw PDFError(.structure, "page tree node has no /Kids", objectNumber: nodeRef.number)
+            }
+            var descended = false
+            for kid in kids {
+                guard let kidRef = kid.reference, let kidDict = try resolveDictionary(kid) else {
+                    throw PDFError(.structure, "page tree /Kids entry is not a reference to a dictionary", objectNumber: nodeRef.number)
+                }
+                let kidCount: Int
+                if kidDict["Type"]?.name == "Pages" || kidDict["Kids"] != nil {
+                    kidCount = kidDict["Count"]?.intValue ?? 0
+                } else {
+                    kidCount = 1
+                }
+                if remaining < kidCount {
+                    nodeRef = kidRef
+                    descended = true
+                    break
+                }
+                remaining -= kidCount
+            }
+            guard descended else {
+                throw PDFError(.structure, "page \(index + 1) does not exist (the document has fewer pages)", objectNumber: nodeRef.number)
+            }
+        }
+        throw PDFError(.limitExceeded, "page tree deeper than \(limits.maxPageTreeDepth) levels")
+    }
+
+    // MARK: - Helpers
+
+    static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard needle.count <= haystack.count else { return nil }
+        outer: for i in 0...(haystack.count - needle.count) {
+            for j in 0..<needle.count where haystack[i + j] != needle[j] { continue outer }
+            return i
+        }
+        return nil
+    }
+
+    static func findLast(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard needle.count <= haystack.count else { return nil }
+        outer: for i in stride(from: haystack.count - needle.count, through: 0, by: -1) {
+            for j in 0..<needle.count where haystack[i + j] != needle[j] { continue outer }
+            return i
+        }
+        return nil
+    }
+
+    static func findStartXRef(_ source: any PDFByteSource) throws -> Int64 {
+        let tailLength = Int64(min(source.length, 4096))
+        let tailStart = source.length - tailLength
+        let tail = try source.read(offset: tailStart, count: Int(tailLength))
+        guard let eof = findLast(Array("%%EOF".utf8), in: tail) else {
+            throw PDFError(.truncated, "no %%EOF marker in the last \(tailLength) bytes: the file is truncated or still being written", offset: source.length)
+        }
+        guard let sx = findLast(Array("startxref".utf8), in: Array(tail[0..<eof])) else {
+            throw PDFError(.startxrefMissing, "no startxref before the final %%EOF; the file is damaged", offset: tailStart + Int64(eof))
+        }
+        var lexer = PDFLexer(bytes: Array(tail[(sx + 9)..<eof]), base: tailStart + Int64(sx + 9))
+        guard case .integer(let offset) = try lexer.next().kind, offset >= 0 else {
+            throw PDFError(.startxrefMissing, "startxref is not followed by an offset", offset: tailStart + Int64(sx))
+        }
+        return offset
+    }
+}

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Signd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "signd",
+        abstract: "PAdES signing daemon and tools for PDF documents.",
+        subcommands: [SignCommand.self, VerifyCommand.self])
+}
