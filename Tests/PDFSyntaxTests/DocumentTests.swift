@@ -100,7 +100,7 @@ final class DocumentTests: XCTestCase {
     func testPrevLoopIsRejected() {
         var b = PDFBuilder.onePage()
         let base = String(decoding: b.classic(), as: UTF8.self)
-        let xref = base.range(of: "xref\n0 ")!.lowerBound.utf16Offset(in: base)
+        let xref = base.utf8.distance(from: base.utf8.startIndex, to: base.range(of: "xref\n0 ")!.lowerBound)
         b.trailerExtra = " /Prev \(xref)"
         XCTAssertThrowsError(try open(b.classic())) { XCTAssertEqual(($0 as? PDFError)?.code, .xrefLoop) }
     }

@@ -56,7 +56,7 @@ final class IncrementalUpdateTests: XCTestCase {
         var update = try IncrementalUpdate(document: doc)
         update.set(PDFReference(5), .dictionary(PDFDictionary([("A", .integer(1))])))
         let (bytes, _) = try update.serialize(trailerOverrides: PDFDictionary([("ID", .array([.string(PDFString(bytes: [1], isHex: true)), .string(PDFString(bytes: [2], isHex: true))]))]))
-        let expected = "5 0 obj\n<</A 1>>\nendobj\nxref\n5 1\n\(String(format: "%010d", original.count)) 00000 n\r\ntrailer\n<</Size 6/Root 1 0 R/Prev \(doc.startXRef)/ID [<01> <02>]>>\nstartxref\n\(original.count + 24)\n%%EOF\n"
+        let expected = "5 0 obj\n<</A 1>>\nendobj\nxref\n5 1\n\(String(format: "%010d", original.count)) 00000 n\r\ntrailer\n<</Size 6/Root 1 0 R/ID [<01> <02>]/Prev \(doc.startXRef)>>\nstartxref\n\(original.count + 24)\n%%EOF\n"
         XCTAssertEqual(String(decoding: bytes, as: UTF8.self), expected)
     }
 }

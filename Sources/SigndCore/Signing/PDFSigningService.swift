@@ -4,6 +4,7 @@ import Foundation
 import PAdES
 import PDFSignatures
 import PDFSyntax
+import SwiftASN1
 import X509
 
 /// Adds an unsigned attribute (a signature timestamp) to a SignerInfo before it is embedded.
@@ -28,66 +29,159 @@ public struct SigningOutcome: Sendable, Codable {
     public var warnings: [String]
 }
 
+/// The serialisable state between the two phases of external signing: everything needed to
+/// finish the signature once the signature value arrives, without re-deriving anything that
+/// could change (the signing time and /ID are frozen inside `prepared`).
+public struct ExternalSigningState: Codable, Sendable, Hashable {
+    public var prepared: PreparedSignature
+    public var digest: DigestAlgorithm
+    public var messageDigest: [UInt8]
+    /// The data to be signed: DER of the signed attributes (SET, tag 0x31).
+    public var dataToBeSigned: [UInt8]
+    public var certificateDER: [UInt8]
+    public var chainDER: [[UInt8]]
+    /// DER of `SignerInfo.signatureAlgorithm`.
+    public var signatureAlgorithmDER: [UInt8]
+    public var maximumSignatureSize: Int
+    public var warnings: [String]
+}
+
 /// Signs a PDF file into a new file as a PAdES incremental update.
 ///
-/// Memory: the original file is streamed once in 1 MiB chunks, hashed and copied at the same time;
-/// only the objects the update touches are parsed. The output is written to a temporary file,
-/// fsynced, then renamed, so a failed run leaves no partial output.
+/// Memory: the original file is streamed in 1 MiB chunks; only the objects the update touches
+/// are parsed. In one-step signing the file is read once, hashed and copied at the same time.
+/// The output is written to a temporary file, fsynced, then renamed, so a failed run leaves no
+/// partial output.
 public struct PDFSigningService: Sendable {
     /// Extra bytes reserved in `/Contents` beyond the dry-run size.
     public var contentsMargin = 512
 
     public init() {}
 
+    // MARK: - One step (key available now)
+
     public func sign(inputPath: String, outputPath: String, builder: PAdESSignatureBuilder,
                      request: SignatureRequest, timestamper: (any SignatureTimestamper)? = nil) async throws -> SigningOutcome {
-        let inputURL = URL(fileURLWithPath: inputPath).standardizedFileURL.resolvingSymlinksInPath()
-        let outputURL = URL(fileURLWithPath: outputPath).standardizedFileURL.resolvingSymlinksInPath()
-        guard inputURL.path != outputURL.path else {
-            throw SigningServiceError(code: "io.outputIsInput", message: "the output \(outputPath) is the input file; signd never overwrites its input: choose another output path")
-        }
+        try Self.checkDistinct(inputPath, outputPath)
         let source = try FileByteSource(path: inputPath)
         let document = try PDFDocument(source: source)
-
-        let reserve = timestamper?.reservedTokenSize ?? 0
-        let capacity = try builder.estimatedSize(unsignedReserve: reserve) + contentsMargin
-        let seed = try Self.documentID(document: document, request: request, certificate: builder.signer.certificate)
-        let prepared = try SignaturePreparer.prepare(document: document, request: request, contentsCapacity: capacity, documentID: seed)
+        let prepared = try prepare(document: document, builder: builder, request: request, reserve: timestamper?.reservedTokenSize ?? 0)
 
         let writer = try AtomicFileWriter(path: outputPath)
-        var hasher = builder.digest.makeHasher()
-        try source.forEachChunk(offset: 0, length: prepared.base.fileLength) { chunk in
-            hasher.update(chunk)
-            try writer.write(chunk)
-        }
-        let (head, tail) = prepared.coveredUpdateParts
-        hasher.update(head)
-        hasher.update(tail)
-        let messageDigest = hasher.finalize()
-
+        let messageDigest = try Self.hashSigned(source: source, prepared: prepared, digest: builder.digest, copyingTo: writer)
         let dtbs = try builder.dataToBeSigned(messageDigest: messageDigest)
         let signature = try await builder.signer.sign(dtbs, digest: builder.digest)
+        let cms = try await assemble(builder: builder, messageDigest: messageDigest, dtbs: dtbs, signature: signature, timestamper: timestamper)
+        try writer.write(try prepared.complete(cms: cms))
+        try writer.commit()
+        return SigningOutcome(
+            outputPath: outputPath, fieldName: prepared.fieldName, byteRange: prepared.byteRange,
+            messageDigest: Hex.encode(messageDigest), digestAlgorithm: builder.digest.rawValue,
+            contentsCapacity: prepared.contentsCapacity, cmsSize: cms.count,
+            level: timestamper == nil ? "B-B" : "B-T", warnings: document.warnings)
+    }
+
+    // MARK: - Two phases (key held elsewhere)
+
+    /// Phase one: prepares the update and returns the data to be signed with the state to keep.
+    /// Reads the input once; writes nothing. The same inputs give the same state byte for byte.
+    public func prepareExternal(inputPath: String, builder: PAdESSignatureBuilder, request: SignatureRequest,
+                                timestampReserve: Int = 0) throws -> ExternalSigningState {
+        let source = try FileByteSource(path: inputPath)
+        let document = try PDFDocument(source: source)
+        let prepared = try prepare(document: document, builder: builder, request: request, reserve: timestampReserve)
+        let messageDigest = try Self.hashSigned(source: source, prepared: prepared, digest: builder.digest, copyingTo: nil)
+        var algorithm = DER.Serializer()
+        try algorithm.serialize(try builder.signer.signatureAlgorithm(digest: builder.digest))
+        return ExternalSigningState(
+            prepared: prepared, digest: builder.digest, messageDigest: messageDigest,
+            dataToBeSigned: try builder.dataToBeSigned(messageDigest: messageDigest),
+            certificateDER: try builder.signer.certificate.derBytes(),
+            chainDER: try builder.chain.map { try $0.derBytes() },
+            signatureAlgorithmDER: algorithm.serializedBytes,
+            maximumSignatureSize: builder.signer.maximumSignatureSize,
+            warnings: document.warnings)
+    }
+
+    /// Phase two: checks the signature value over exactly the data handed out, re-reads the input
+    /// (which must still hash to the prepared digest), embeds the CMS and writes the output.
+    public func completeExternal(inputPath: String, outputPath: String, state: ExternalSigningState, signature: [UInt8],
+                                 timestamper: (any SignatureTimestamper)? = nil) async throws -> SigningOutcome {
+        try Self.checkDistinct(inputPath, outputPath)
+        let builder = try Self.builder(for: state)
+        let source = try FileByteSource(path: inputPath)
+        guard source.length == state.prepared.base.fileLength else {
+            throw PAdESError(.preparedStateMismatch, "\(inputPath) has \(source.length) bytes but was prepared with \(state.prepared.base.fileLength); the document changed between the two phases: prepare it again")
+        }
+        let writer = try AtomicFileWriter(path: outputPath)
+        let messageDigest = try Self.hashSigned(source: source, prepared: state.prepared, digest: state.digest, copyingTo: writer)
+        guard messageDigest == state.messageDigest else {
+            throw PAdESError(.preparedStateMismatch, "\(inputPath) no longer hashes to the prepared digest; the document changed between the two phases: prepare it again")
+        }
+        let cms = try await assemble(builder: builder, messageDigest: messageDigest, dtbs: state.dataToBeSigned,
+                                     signature: signature, timestamper: timestamper)
+        try writer.write(try state.prepared.complete(cms: cms))
+        try writer.commit()
+        return SigningOutcome(
+            outputPath: outputPath, fieldName: state.prepared.fieldName, byteRange: state.prepared.byteRange,
+            messageDigest: Hex.encode(messageDigest), digestAlgorithm: state.digest.rawValue,
+            contentsCapacity: state.prepared.contentsCapacity, cmsSize: cms.count,
+            level: timestamper == nil ? "B-B" : "B-T", warnings: state.warnings)
+    }
+
+    static func builder(for state: ExternalSigningState) throws -> PAdESSignatureBuilder {
+        let certificate = try Certificate(derEncoded: state.certificateDER)
+        let algorithm = try CMSAlgorithmIdentifier(derEncoded: state.signatureAlgorithmDER)
+        let signer = ExternalSigner(certificate: certificate, algorithm: algorithm, maximumSignatureSize: state.maximumSignatureSize)
+        return PAdESSignatureBuilder(signer: signer, chain: try state.chainDER.map { try Certificate(derEncoded: $0) }, digest: state.digest)
+    }
+
+    // MARK: - Shared steps
+
+    func prepare(document: PDFDocument, builder: PAdESSignatureBuilder, request: SignatureRequest, reserve: Int) throws -> PreparedSignature {
+        let capacity = try builder.estimatedSize(unsignedReserve: reserve) + contentsMargin
+        let seed = try Self.documentID(document: document, request: request, certificate: builder.signer.certificate)
+        return try SignaturePreparer.prepare(document: document, request: request, contentsCapacity: capacity, documentID: seed)
+    }
+
+    /// Checks the signature value, adds the timestamp (B-T) and returns the DER CMS.
+    func assemble(builder: PAdESSignatureBuilder, messageDigest: [UInt8], dtbs: [UInt8], signature: [UInt8],
+                  timestamper: (any SignatureTimestamper)?) async throws -> [UInt8] {
         // Never embed a signature that does not verify (a broken HSM or device would go unnoticed).
         guard try SignatureValueVerifier.isValid(signature: signature, over: dtbs, algorithm: builder.signer.signatureAlgorithm(digest: builder.digest),
                                                  fallbackDigest: builder.digest, publicKey: builder.signer.certificate.publicKey) else {
-            throw PAdESError(.signatureInvalid, "the signer returned a signature that does not verify with the certificate's public key; check that key and certificate belong together")
+            throw PAdESError(.signatureInvalid, "the signature value does not verify over the data to be signed with the certificate's public key (subject \(builder.signer.certificate.subject)); check that key and certificate belong together and that the exact DTBS was signed")
         }
         var unsigned: [CMSAttribute] = []
         if let timestamper {
             let token = try await timestamper.timestampToken(forSignatureValue: signature)
             unsigned.append(try .signatureTimeStampToken(ContentInfo(derEncoded: token)))
         }
-        let signerInfo = try builder.assembleSignerInfo(messageDigest: messageDigest, signature: signature,
-                                                        unsignedAttributes: unsigned)
-        let cms = try builder.assemble(signerInfo: signerInfo)
-        let finalUpdate = try prepared.complete(cms: cms)
-        try writer.write(finalUpdate)
-        try writer.commit()
-        return SigningOutcome(
-            outputPath: outputPath, fieldName: prepared.fieldName, byteRange: prepared.byteRange,
-            messageDigest: messageDigest.map { String(format: "%02x", $0) }.joined(),
-            digestAlgorithm: builder.digest.rawValue, contentsCapacity: capacity, cmsSize: cms.count,
-            level: timestamper == nil ? "B-B" : "B-T", warnings: document.warnings)
+        let signerInfo = try builder.assembleSignerInfo(messageDigest: messageDigest, signature: signature, unsignedAttributes: unsigned)
+        return try builder.assemble(signerInfo: signerInfo)
+    }
+
+    /// Digest of the bytes the signature covers: the whole original file, then the update minus
+    /// the `/Contents` token. Copies the original to `writer` in the same pass when given.
+    static func hashSigned(source: FileByteSource, prepared: PreparedSignature, digest: DigestAlgorithm,
+                           copyingTo writer: AtomicFileWriter?) throws -> [UInt8] {
+        var hasher = digest.makeHasher()
+        try source.forEachChunk(offset: 0, length: prepared.base.fileLength) { chunk in
+            hasher.update(chunk)
+            try writer?.write(chunk)
+        }
+        let (head, tail) = prepared.coveredUpdateParts
+        hasher.update(head)
+        hasher.update(tail)
+        return hasher.finalize()
+    }
+
+    static func checkDistinct(_ inputPath: String, _ outputPath: String) throws {
+        let inputURL = URL(fileURLWithPath: inputPath).standardizedFileURL.resolvingSymlinksInPath()
+        let outputURL = URL(fileURLWithPath: outputPath).standardizedFileURL.resolvingSymlinksInPath()
+        guard inputURL.path != outputURL.path else {
+            throw SigningServiceError(code: "io.outputIsInput", message: "the output \(outputPath) is the input file; signd never overwrites its input: choose another output path")
+        }
     }
 
     /// A deterministic second `/ID` element: the same document, time, certificate and field give
@@ -109,4 +203,37 @@ public struct SigningServiceError: Error, Sendable, CustomStringConvertible {
     public let code: String
     public let message: String
     public var description: String { "[\(code)] \(message)" }
+}
+
+public enum Hex {
+    public static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xF)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func decode(_ text: String) -> [UInt8]? {
+        let chars = Array(text.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(chars.count / 2)
+        var i = 0
+        while i < chars.count {
+            guard let h = nibble(chars[i]), let l = nibble(chars[i + 1]) else { return nil }
+            out.append(h << 4 | l)
+            i += 2
+        }
+        return out
+    }
+
+    static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x41...0x46: return c - 0x41 + 10
+        case 0x61...0x66: return c - 0x61 + 10
+        default: return nil
+        }
+    }
 }
