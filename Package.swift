@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // System zlib for FlateDecode.
@@ -58,14 +61,48 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .target(
+            name: "Timestamping",
+            dependencies: [
+                "CMSStructures", "PAdES", "SigndCore",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SigndHTTP",
+            dependencies: [
+                "Timestamping", "SigndCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            swiftSettings: strict
+        ),
+
         // ---- Composition root ----
         .executableTarget(
             name: "signd",
             dependencies: [
-                "SigndCore", "PAdES", "PDFSyntax",
+                "SigndCore", "PAdES", "PDFSyntax", "Timestamping", "SigndHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "X509", package: "swift-certificates"),
             ],
+            swiftSettings: strict
+        ),
+
+        // ---- Benchmarks (bench/run.sh; not part of the test suite) ----
+        .executableTarget(
+            name: "signd-bench",
+            dependencies: [
+                "SigndCore", "PAdES", "PDFSyntax", "PDFSignatures",
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            path: "bench/SigndBench",
             swiftSettings: strict
         ),
 

@@ -3,6 +3,7 @@ import PAdES
 import PDFSignatures
 import PDFSyntax
 import SigndCore
+import Timestamping
 
 enum JSONOutput {
     static func encode<T: Encodable>(_ value: T) throws -> String {
@@ -23,6 +24,8 @@ enum CLIErrors {
         case let e as SigningServiceError: text = e.description
         case let e as FileWriteError: text = e.description
         case let e as KeyFileError: text = e.description
+        case let e as TimestampError: text = e.description
+        case let e as SecretError: text = e.description
         default: text = "[internal] \(error)"
         }
         FileHandle.standardError.write(Data(("error: " + text + "\n").utf8))

@@ -3,12 +3,13 @@ import Foundation
 import PAdES
 import PDFSignatures
 import SigndCore
+import Timestamping
 import X509
 
 struct SignCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sign",
-        abstract: "Sign a PDF (PAdES B-B) as an incremental update, writing a new file.")
+        abstract: "Sign a PDF (PAdES B-B or B-T) as an incremental update, writing a new file.")
 
     @Argument(help: "The PDF to sign (never modified).") var input: String
     @Option(name: .shortAndLong, help: "Where to write the signed PDF (written atomically).") var output: String
@@ -24,6 +25,9 @@ struct SignCommand: AsyncParsableCommand {
     @Option(help: "Digest algorithm: sha256, sha384 or sha512.") var digest: String = "sha256"
     @Option(help: "RSA padding: pkcs1v15 or pss.") var rsaPadding: String = "pkcs1v15"
     @Option(help: "Signing time to write as /M (ISO 8601); default now. For reproducible output.") var signingTime: String?
+    @Option(help: "PAdES level: B-B, or B-T (adds an RFC 3161 signature timestamp).") var level: String = "B-B"
+    @OptionGroup var timestamps: TimestampOptions
+    @OptionGroup var data: DataDirectoryOption
     @Flag(help: "Print the outcome as JSON.") var json = false
 
     func run() async throws {
@@ -48,7 +52,17 @@ struct SignCommand: AsyncParsableCommand {
             let builder = PAdESSignatureBuilder(signer: signer, chain: chainCerts, digest: digestAlgorithm)
             let request = SignatureRequest(fieldName: field, pageIndex: page - 1, signingTime: time,
                                            reason: reason, location: location, contactInfo: contact, name: name)
-            let outcome = try await PDFSigningService().sign(inputPath: input, outputPath: output, builder: builder, request: request)
+            var timestamper: TimestampClient?
+            switch level {
+            case "B-B": break
+            case "B-T":
+                let client = try timestamps.makeClient(dataDirectory: try data.ensureExists())
+                // Size /Contents for this TSA's tokens; also fails early, before any output, if no TSA works.
+                try await client.calibrate()
+                timestamper = client
+            default: throw ValidationError("--level must be B-B or B-T")
+            }
+            let outcome = try await PDFSigningService().sign(inputPath: input, outputPath: output, builder: builder, request: request, timestamper: timestamper)
             if json {
                 print(try JSONOutput.encode(outcome))
             } else {

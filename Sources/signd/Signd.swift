@@ -5,5 +5,5 @@ struct Signd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "signd",
         abstract: "PAdES signing daemon and tools for PDF documents.",
-        subcommands: [SignCommand.self, VerifyCommand.self])
+        subcommands: [InitCommand.self, SignCommand.self, VerifyCommand.self, TSACommand.self])
 }

@@ -3,6 +3,7 @@ import Foundation
 import PAdES
 import PDFSyntax
 import SigndCore
+import Timestamping
 import X509
 
 struct VerifyCommand: AsyncParsableCommand {
@@ -14,6 +15,8 @@ struct VerifyCommand: AsyncParsableCommand {
     @Argument(help: "The PDF to verify.") var file: String
     @Option(help: "Trusted root certificates, PEM; enables chain validation.") var trust: String?
     @Option(help: "Validation time (ISO 8601); default now.") var at: String?
+    @Option(name: .customLong("tsa-trust"), help: "PEM file of TSA trust anchors for signature timestamps (default: --trust roots and the embedded TSA's root).") var tsaTrust: String?
+    @OptionGroup var data: DataDirectoryOption
     @Flag(help: "Print the report as JSON (format: docs/verify-json.md).") var json = false
 
     func run() async throws {
@@ -26,7 +29,15 @@ struct VerifyCommand: AsyncParsableCommand {
                 time = t
             }
             let document = try PDFDocument(source: try FileByteSource(path: file))
-            report = try await PAdESVerifier(trustRoots: roots, validationTime: time).verify(document: document, fileName: file)
+            var tsaAnchors = try tsaTrust.map { try KeyFiles.certificates(path: $0) } ?? []
+            tsaAnchors += roots ?? []
+            let embeddedRoot = data.path + "/tsa/root.pem"
+            if tsaTrust == nil, FileManager.default.fileExists(atPath: embeddedRoot) { tsaAnchors += try KeyFiles.certificates(path: embeddedRoot) }
+            let validator = TimestampTokenValidator(trustAnchors: tsaAnchors)
+            let verifier = PAdESVerifier(trustRoots: roots, validationTime: time) { token, signatureValue in
+                await validator.report(token: token, signatureValue: signatureValue)
+            }
+            report = try await verifier.verify(document: document, fileName: file)
         } catch let e as ValidationError {
             throw e
         } catch {

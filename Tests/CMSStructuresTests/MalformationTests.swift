@@ -55,7 +55,7 @@ final class MalformationTests: XCTestCase {
 
     func testExtraSequenceElementIsMalformed() {
         // MessageImprint with a third element.
-        assertThrowsCode(.malformed) { try MessageImprint(derEncoded: hex("3010 300b0609608648016503040201 0400 0500")) }
+        assertThrowsCode(.malformed) { try MessageImprint(derEncoded: hex("3011 300b0609608648016503040201 0400 0500")) }
     }
 
     // MARK: Versions
@@ -155,7 +155,7 @@ final class MalformationTests: XCTestCase {
     }
 
     func testUnsortedAttributeValuesAreNotDER() {
-        assertThrowsCode(.notDER) { try CMSAttribute(derEncoded: hex("3014 06092a864886f70d010904 3107 040102 040101")) }
+        assertThrowsCode(.notDER) { try CMSAttribute(derEncoded: hex("3013 06092a864886f70d010904 3106 040102 040101")) }
     }
 
     func testCertificateSetKeepsReceivedOrderButBuildsInDEROrder() throws {
@@ -233,7 +233,7 @@ final class MalformationTests: XCTestCase {
             genTime: try GeneralizedTime(year: 2026, month: 1, day: 1, hours: 0, minutes: 0, seconds: 0, fractionalSeconds: 0)
         )
         var encoded = try tstInfo.derEncoded()
-        XCTAssertNil(encoded.firstRange(of: [0x01, 0x01]), "ordering FALSE is omitted")
+        XCTAssertNil(encoded.firstRange(of: [0x01, 0x01, 0x00]), "ordering FALSE is omitted")
         encoded += [0x01, 0x01, 0x00]
         encoded[1] += 3
         assertThrowsCode(.notDER) { try TSTInfo(derEncoded: encoded) }

@@ -69,7 +69,7 @@ final class RoundTripTests: XCTestCase {
         let values = [try ASN1Any(erasing: ASN1OctetString(contentBytes: [2])), try ASN1Any(erasing: ASN1OctetString(contentBytes: [1]))]
         let attribute = CMSAttribute(attrType: CMSObjectIdentifiers.messageDigest, attrValues: values)
         let encoded = try attribute.derEncoded()
-        XCTAssertEqual(encoded, hex("3014 06092a864886f70d010904 3107 040101 040102"))
+        XCTAssertEqual(encoded, hex("3013 06092a864886f70d010904 3106 040101 040102"))
         XCTAssertEqual(try CMSAttribute(derEncoded: encoded).attrValues, values.reversed())
     }
 
@@ -175,6 +175,9 @@ final class RoundTripTests: XCTestCase {
         XCTAssertEqual(signedData.version, 1)
         try assertRoundTrip(signedData)
         XCTAssertEqual(try signedData.x509Certificates(), [try signerCertificate()])
+        // Certificates built from X509.Certificate keep their exact original DER bytes.
+        let original = try ContentInfo(derEncoded: Vectors.cmsDetachedNoAttrs).signedData()
+        XCTAssertEqual(try signedData.certificates?.first?.derBytes, try original.certificates?.first?.derBytes)
     }
 
     // MARK: ESS

@@ -1,5 +1,4 @@
 import SwiftASN1
-import X509
 
 /// ``SignerInfo`` is defined in RFC 5652 §5.3 as:
 ///

@@ -103,14 +103,7 @@ public struct PAdESVerifier: Sendable {
 
         // Signer certificate.
         let certificates = (try? signedData.x509Certificates()) ?? []
-        let signerCert = certificates.first { cert in
-            switch signerInfo.sid {
-            case .issuerAndSerialNumber(let ias):
-                return ias.issuer == cert.issuer && ias.serialNumber == cert.serialNumber
-            case .subjectKeyIdentifier(let ski):
-                return (try? cert.extensions.subjectKeyIdentifier)??.keyIdentifier == ski.keyIdentifier
-            }
-        }
+        let signerCert = CMSSignerChecks.signerCertificate(for: signerInfo, in: certificates)
         guard let signerCert else {
             problems.append("cms.signerCertificateMissing")
             report.problems = problems
@@ -131,11 +124,8 @@ public struct PAdESVerifier: Sendable {
         if (try? signerInfo.contentType) != CMSObjectIdentifiers.idData { problems.append("cms.contentTypeNotData") }
 
         // signing-certificate-v2 binds the signer certificate.
-        if let scv2 = (try? signerInfo.signingCertificateV2) ?? nil, let first = scv2.certs.first,
-           let h = DigestAlgorithm(identifier: first.hashAlgorithm), let der = try? signerCert.derBytes() {
-            var ok = h.hash(der) == first.certHash
-            if let issuerSerial = first.issuerSerial { ok = ok && issuerSerial.matches(signerCert) }
-            report.signingCertificateV2Valid = ok
+        if (try? signerInfo.signingCertificateV2) ?? nil != nil {
+            report.signingCertificateV2Valid = CMSSignerChecks.essBinding(signerInfo, certificate: signerCert) ?? false
         }
         if !report.signingCertificateV2Valid { problems.append("cms.signingCertificateV2") }
 

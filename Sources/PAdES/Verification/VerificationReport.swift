@@ -51,6 +51,15 @@ public struct TimestampReport: Codable, Sendable {
     public var signatureValid: Bool
     public var trusted: Bool?
     public var problems: [String]
+
+    public init(genTime: String, tsa: String?, imprintValid: Bool, signatureValid: Bool, trusted: Bool?, problems: [String]) {
+        self.genTime = genTime
+        self.tsa = tsa
+        self.imprintValid = imprintValid
+        self.signatureValid = signatureValid
+        self.trusted = trusted
+        self.problems = problems
+    }
 }
 
 public struct VerificationReport: Codable, Sendable {

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import SigndCore
+import SigndHTTP
+import Timestamping
+import X509
+
+struct TSACommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tsa",
+        abstract: "The embedded RFC 3161 time-stamping authority.",
+        subcommands: [Serve.self, CertificateCommand.self])
+
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve RFC 3161 over HTTP (POST /tsa).")
+        @OptionGroup var data: DataDirectoryOption
+        @Option(help: "Address to listen on, HOST:PORT (port 0 picks a free one).") var listen: String = "127.0.0.1:3161"
+
+        func run() async throws {
+            let parts = listen.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--listen must be HOST:PORT") }
+            do {
+                let dir = try data.ensureExists()
+                let identity = try TSAIdentity.loadOrCreate(dataDirectory: dir, kek: try KeyEncryptionKey.load(dataDirectory: dir))
+                let app = TSARoutes.application(authority: identity.authority(dataDirectory: dir), host: String(parts[0]), port: port) { bound in
+                    FileHandle.standardOutput.write(Data("signd TSA listening on http://\(parts[0]):\(bound)/tsa\n".utf8))
+                }
+                try await app.runService()
+            } catch {
+                CLIErrors.report(error)
+                throw ExitCode(2)
+            }
+        }
+    }
+
+    struct CertificateCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "certificate", abstract: "Print the TSA certificate and its chain as PEM, leaf first.")
+        @OptionGroup var data: DataDirectoryOption
+
+        func run() async throws {
+            do {
+                let dir = try data.ensureExists()
+                let identity = try TSAIdentity.loadOrCreate(dataDirectory: dir, kek: try KeyEncryptionKey.load(dataDirectory: dir))
+                print(try PEM.encode([identity.certificate, identity.root]), terminator: "")
+            } catch {
+                CLIErrors.report(error)
+                throw ExitCode(2)
+            }
+        }
+    }
+}
+
+struct InitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create the data directory: key-encryption key (unless SIGND_KEK/SIGND_KEK_FILE is set) and the embedded TSA.")
+    @OptionGroup var data: DataDirectoryOption
+
+    func run() async throws {
+        do {
+            let dir = try data.ensureExists()
+            let kek = try KeyEncryptionKey.load(dataDirectory: dir)
+            let identity = try TSAIdentity.loadOrCreate(dataDirectory: dir, kek: kek)
+            print("data directory: \(dir)")
+            print("key-encryption key: id \(kek.id) (\(kek.origin))")
+            print("embedded TSA: \(identity.certificate.subject), certificate \(dir)/tsa/tsa.pem, root \(dir)/tsa/root.pem")
+        } catch {
+            CLIErrors.report(error)
+            throw ExitCode(2)
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+
+/// A fresh directory under the system temporary directory, removed (with its contents) when the
+/// object goes away unless `SIGND_KEEP_TEMP=1` is set (to inspect what a test left).
+public final class TemporaryDirectory: Sendable {
+    public let path: String
+    private let keep: Bool
+
+    public init(prefix: String = "signd-test") throws {
+        let fm = FileManager.default
+        let path = fm.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").standardizedFileURL.path
+        try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
+        self.path = path
+        self.keep = ProcessInfo.processInfo.environment["SIGND_KEEP_TEMP"] == "1"
+    }
+
+    /// The path of `name` inside the directory (not created).
+    public func file(_ name: String) -> String { path + "/" + name }
+
+    /// Names of everything in the directory, hidden files included, sorted.
+    public func contents() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+    }
+
+    deinit {
+        if !keep { try? FileManager.default.removeItem(atPath: path) }
+    }
+}
