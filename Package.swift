@@ -122,12 +122,24 @@ let package = Package(
         .testTarget(name: "PDFSyntaxTests", dependencies: ["PDFSyntax"], swiftSettings: strict),
         .testTarget(
             name: "CMSStructuresTests",
-            dependencies: ["CMSStructures", .product(name: "SwiftASN1", package: "swift-asn1")],
+            dependencies: ["CMSStructures", .product(name: "SwiftASN1", package: "swift-asn1"), .product(name: "X509", package: "swift-certificates")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "PAdESTests",
             dependencies: ["PAdES", "PDFSignatures", "PDFSyntax", "SigndCore", "TestSupport", "CMSStructures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TimestampTests",
+            dependencies: [
+                "Timestamping", "SigndHTTP", "SigndCore", "PAdES", "CMSStructures", "TestSupport",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(

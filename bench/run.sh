@@ -5,6 +5,8 @@
 #   many   in-process signing of BENCH_DOCS small one-page PDFs (docs/s, per-doc p50/p95, peak RSS)
 #   large  in-process signing of one BENCH_LARGE_MB MiB PDF under /usr/bin/time -v
 #          (seconds, MB/s, peak RSS), against `sha256sum` of the same file
+#          and the baselines openssl dgst -sha256, signd-bench hash (read + hash only) and
+#          dd conv=fsync (copy + fsync only)
 #   cli    `signd sign` of one small doc, process start included (hyperfine, or a loop of 20)
 #   pyhanko  the same workloads through pyHanko's API, for context (skipped if not installed)
 #
@@ -78,6 +80,7 @@ MANY="$OUT/many"
 log "generating $DOCS small documents in $MANY"
 rm -rf "$MANY"
 "$PY" "$ROOT/bench/make_inputs.py" many "$MANY" "$DOCS"
+sync # do not make the first fsyncs of the run pay for the generator's dirty pages
 
 log "signd: signing $DOCS documents in-process"
 "$BENCH" many --dir "$MANY" "${SIGNARGS[@]}" | tee "$OUT/signd-many.json"
@@ -109,6 +112,7 @@ make_large() {
     if [ ! -f "$f" ]; then
         log "generating $1 MiB document $f"
         "$PY" "$ROOT/bench/make_inputs.py" large "$f" "$1"
+        sync
     fi
     echo "$f"
 }
@@ -125,6 +129,15 @@ time_v "$OUT/sha256sum.time" sha256sum "$LARGE" >&2
 t1="$(now)"
 SHA_S="$(calc "$t1 - $t0")"
 SHA_RSS="$(maxrss_mib "$OUT/sha256sum.time")"
+
+log "openssl dgst -sha256 of the large document (SHA-NI accelerated, like signd's BoringSSL)"
+t0="$(now)"; openssl dgst -sha256 "$LARGE" >&2; t1="$(now)"
+OSSL_S="$(calc "$t1 - $t0")"
+
+log "copy + fsync of the large document (dd conv=fsync): the I/O signd does besides hashing"
+t0="$(now)"; dd if="$LARGE" of="$OUT/copy.tmp" bs=1M conv=fsync status=none; t1="$(now)"
+COPY_S="$(calc "$t1 - $t0")"
+rm -f "$OUT/copy.tmp"
 
 log "signd-bench hash: read + SHA-256 as the signer does, no parsing or writing"
 "$BENCH" hash --input "$LARGE" | tee "$OUT/signd-hash.json"
@@ -154,10 +167,23 @@ if [ "$PYHANKO" = 1 ]; then
     log "pyHanko: signing the $PYHANKO_LARGE_MB MiB document in-process (fsync like signd)"
     time_v "$OUT/pyhanko-one.time" "$PY" "$ROOT/bench/pyhanko_bench.py" one --input "$PH_LARGE" --output "$PH_OUT" --fsync "${SIGNARGS[@]}" | tee "$OUT/pyhanko-one.json"
     rm -f "$PH_OUT"
+    PH_VERSION="$("$PY" -c 'import importlib.metadata as m; print(m.version("pyHanko"))')"
+    PH_CLI_CMD="$PY -m pyhanko sign addsig --field Signature1 --use-pades pemder --key $KEY --cert $CERT --chain $CHAIN --no-pass $SMALL $OUT/cli-signed-pyhanko.pdf"
+    log "pyHanko CLI: one small document, process start included"
+    if command -v hyperfine >/dev/null 2>&1; then
+        hyperfine -N --warmup 1 --runs 10 --export-json "$OUT/pyhanko-cli.json" "$PH_CLI_CMD" >&2
+        PH_CLI_MS="$("$PY" -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.1f ± %.1f" % (r["mean"]*1000, r["stddev"]*1000))' "$OUT/pyhanko-cli.json")"
+        PH_CLI_HOW="hyperfine, 10 runs"
+    else
+        t0="$(now)"; for _ in $(seq 5); do $PH_CLI_CMD >/dev/null; done; t1="$(now)"
+        PH_CLI_MS="$(calc "($t1 - $t0) * 1000 / 5")"
+        PH_CLI_HOW="shell loop, mean of 5 runs"
+    fi
     PH_ROWS="$(cat <<EOF
-| pyHanko $(python3 -c 'import pyhanko; print(pyhanko.__version__)') API: small docs/s ($(jget "$OUT/pyhanko-many.json" docs) docs) | $(jget "$OUT/pyhanko-many.json" docsPerSecond) |
+| pyHanko $PH_VERSION API: small docs/s ($(jget "$OUT/pyhanko-many.json" docs) docs) | $(jget "$OUT/pyhanko-many.json" docsPerSecond) |
 | pyHanko API: per-doc ms p50 / p95 | $(jget "$OUT/pyhanko-many.json" msPerDocP50) / $(jget "$OUT/pyhanko-many.json" msPerDocP95) |
 | pyHanko API: peak RSS, small docs (MiB) | $(jget "$OUT/pyhanko-many.json" peakRSSMiB) |
+| pyHanko CLI: one small doc, ms ($PH_CLI_HOW) | $PH_CLI_MS |
 | pyHanko API: ${PYHANKO_LARGE_MB} MiB doc, seconds | $(jget "$OUT/pyhanko-one.json" seconds) |
 | pyHanko API: ${PYHANKO_LARGE_MB} MiB doc, MB/s | $(jget "$OUT/pyhanko-one.json" MBperSecond) |
 | pyHanko API: ${PYHANKO_LARGE_MB} MiB doc, peak RSS (MiB, time -v) | $(maxrss_mib "$OUT/pyhanko-one.time") |
@@ -168,6 +194,7 @@ fi
 # ---------------------------------------------------------------- table ---
 {
     echo "signd benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), key $KEY_NAME + chain, SHA-256"
+    echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     echo "| measure | value |"
     echo "|---|---|"
@@ -180,7 +207,9 @@ fi
     echo "| signd API: ${LARGE_MB} MiB doc, MB/s | $ONE_MBS |"
     echo "| signd API: ${LARGE_MB} MiB doc, peak RSS (MiB, time -v) | $ONE_RSS |"
     echo "| sha256sum: ${LARGE_MB} MiB doc, seconds (peak RSS MiB) | $SHA_S ($SHA_RSS) |"
-    echo "| signd-bench hash (read + SHA-256 only), seconds | $HASH_S |"
     echo "| ratio signd seconds / sha256sum seconds | $RATIO |"
+    echo "| openssl dgst -sha256: ${LARGE_MB} MiB doc, seconds | $OSSL_S |"
+    echo "| signd-bench hash (FileByteSource read + SHA-256 only), seconds | $HASH_S |"
+    echo "| dd copy + fsync: ${LARGE_MB} MiB doc, seconds | $COPY_S |"
     [ -z "$PH_ROWS" ] || echo "$PH_ROWS"
 } | tee "$OUT/results.md"

@@ -42,10 +42,11 @@ final class RejectionTests: InteropTestCase {
         let dir = try TemporaryDirectory(prefix: "signd-interop-inplace")
         let input = dir.file("in.pdf")
         try FileManager.default.copyItem(atPath: fx.corpus("classic.pdf"), toPath: input)
+        let output = try spelling(dir)
         let original = try bytes(input)
         let before = try dir.contents()
 
-        let r = try signd(signArgs(input, try spelling(dir), signer: fx.signer("ec256")))
+        let r = try signd(signArgs(input, output, signer: fx.signer("ec256")))
         XCTAssertEqual(r.status, 2, ProcessRunner.describe(r, "signd sign"), file: file, line: line)
         XCTAssertTrue(r.stderr.contains("[io.outputIsInput]"), ProcessRunner.describe(r, "signd sign"), file: file, line: line)
         XCTAssertEqual(try bytes(input), original, "the input must be unchanged byte for byte", file: file, line: line)
