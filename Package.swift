@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // System zlib for FlateDecode.
@@ -62,6 +63,27 @@ let package = Package(
         ),
 
         .target(
+            name: "StateStore",
+            dependencies: [
+                "SigndCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "CertificateAuthority",
+            dependencies: [
+                "SigndCore", "PAdES", "CMSStructures",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Timestamping",
             dependencies: [
                 "CMSStructures", "PAdES", "SigndCore",
@@ -87,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "signd",
             dependencies: [
-                "SigndCore", "PAdES", "PDFSyntax", "Timestamping", "SigndHTTP",
+                "SigndCore", "PAdES", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -128,6 +150,23 @@ let package = Package(
         .testTarget(
             name: "PAdESTests",
             dependencies: ["PAdES", "PDFSignatures", "PDFSyntax", "SigndCore", "TestSupport", "CMSStructures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CertificateAuthorityTests",
+            dependencies: [
+                "CertificateAuthority", "SigndCore", "TestSupport",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StateStoreTests",
+            dependencies: ["StateStore", "SigndCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,219 @@
+import Foundation
+import GRDB
+
+public struct StateStoreError: Error, Sendable, CustomStringConvertible {
+    public let code: String
+    public let message: String
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { "[\(code)] \(message)" }
+}
+
+// MARK: - Devices
+
+extension StateDatabase {
+    /// Registers a device for a user (creating the user if new). A device id is registered once.
+    @discardableResult
+    public func registerDevice(id: String, userId: String, publicKeyDER: [UInt8]?, now: Date) throws -> DeviceRecord {
+        try writer.write { db in
+            if try DeviceRecord.fetchOne(db, key: id) != nil {
+                throw StateStoreError(code: "device.exists", message: "device \(id) is already registered; use another device id or remove the old one first")
+            }
+            if try UserRecord.fetchOne(db, key: userId) == nil {
+                try UserRecord(id: userId, createdAt: now).insert(db)
+            }
+            let device = DeviceRecord(id: id, userId: userId, publicKeyDER: publicKeyDER.map { Data($0) }, status: .active,
+                                      failedAttempts: 0, createdAt: now, updatedAt: now)
+            try device.insert(db)
+            return device
+        }
+    }
+
+    public func device(_ id: String) throws -> DeviceRecord? {
+        try writer.read { try DeviceRecord.fetchOne($0, key: id) }
+    }
+
+    public func devices() throws -> [DeviceRecord] {
+        try writer.read { try DeviceRecord.order(Column("id")).fetchAll($0) }
+    }
+
+    /// Sets a device's status (block, unblock, remove). Unblocking resets the failure count.
+    /// A removed device stays removed.
+    @discardableResult
+    public func setDeviceStatus(_ id: String, to status: DeviceStatus, now: Date) throws -> DeviceRecord {
+        try writer.write { db in
+            guard var device = try DeviceRecord.fetchOne(db, key: id) else {
+                throw StateStoreError(code: "device.unknown", message: "no device \(id) is registered")
+            }
+            if device.status == .removed && status != .removed {
+                throw StateStoreError(code: "device.removed", message: "device \(id) was removed and cannot be reactivated; register a new device")
+            }
+            device.status = status
+            if status == .active { device.failedAttempts = 0 }
+            device.updatedAt = now
+            try device.update(db)
+            return device
+        }
+    }
+
+    /// Counts a failed authorization; the `maxFailures`th consecutive failure blocks the device.
+    @discardableResult
+    public func recordFailedAuthorization(deviceId: String, maxFailures: Int, now: Date) throws -> DeviceRecord? {
+        try writer.write { db in
+            guard var device = try DeviceRecord.fetchOne(db, key: deviceId) else { return nil }
+            device.failedAttempts += 1
+            if device.failedAttempts >= maxFailures, device.status == .active { device.status = .blocked }
+            device.updatedAt = now
+            try device.update(db)
+            return device
+        }
+    }
+
+    public func recordSuccessfulAuthorization(deviceId: String, now: Date) throws {
+        try writer.write { db in
+            guard var device = try DeviceRecord.fetchOne(db, key: deviceId), device.failedAttempts != 0 else { return }
+            device.failedAttempts = 0
+            device.updatedAt = now
+            try device.update(db)
+        }
+    }
+
+    /// Records a nonce as used until it expires. Returns false when it was already used (replay).
+    public func consumeNonce(_ nonce: String, deviceId: String, expiresAt: Date, now: Date) throws -> Bool {
+        try writer.write { db in
+            try db.execute(sql: "DELETE FROM usedNonce WHERE expiresAt < ?", arguments: [now])
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM usedNonce WHERE nonce = ?", arguments: [nonce]) != nil { return false }
+            try db.execute(sql: "INSERT INTO usedNonce (nonce, deviceId, expiresAt) VALUES (?, ?, ?)", arguments: [nonce, deviceId, expiresAt])
+            return true
+        }
+    }
+
+    public func isNonceUsed(_ nonce: String, now: Date) throws -> Bool {
+        try writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT 1 FROM usedNonce WHERE nonce = ? AND expiresAt >= ?", arguments: [nonce, now]) != nil
+        }
+    }
+}
+
+// MARK: - CSRs, certificates, keys
+
+extension StateDatabase {
+    public func storeCSR(deviceId: String, der: [UInt8], origin: String, now: Date) throws -> CSRRecord {
+        try writer.write { db in
+            var record = CSRRecord(id: nil, deviceId: deviceId, der: Data(der), origin: origin, createdAt: now)
+            try record.insert(db)
+            return record
+        }
+    }
+
+    public func csr(id: Int64) throws -> CSRRecord? {
+        try writer.read { try CSRRecord.fetchOne($0, key: id) }
+    }
+
+    /// Stores a newly issued certificate as the device's active one; earlier active certificates
+    /// of the device become `superseded` (kept for validating earlier signatures).
+    public func storeIssuedCertificate(_ record: CertificateRecord) throws {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE certificate SET status = 'superseded', supersededBy = ? WHERE deviceId = ? AND status = 'active'",
+                           arguments: [record.serial, record.deviceId])
+            try record.insert(db)
+        }
+    }
+
+    public func certificate(serial: String) throws -> CertificateRecord? {
+        try writer.read { try CertificateRecord.fetchOne($0, key: serial.lowercased()) }
+    }
+
+    public func certificates(deviceId: String? = nil) throws -> [CertificateRecord] {
+        try writer.read { db in
+            var request = CertificateRecord.order(Column("createdAt"), Column("serial"))
+            if let deviceId { request = request.filter(Column("deviceId") == deviceId) }
+            return try request.fetchAll(db)
+        }
+    }
+
+    /// The device's certificate usable at `date`: active, not revoked, within validity.
+    public func activeCertificate(deviceId: String, at date: Date) throws -> CertificateRecord? {
+        try writer.read { db in
+            try CertificateRecord
+                .filter(Column("deviceId") == deviceId && Column("status") == CertificateStatus.active.rawValue)
+                .filter(Column("notBefore") <= date && Column("notAfter") > date)
+                .order(Column("notAfter").desc)
+                .fetchOne(db)
+        }
+    }
+
+    public func markRevoked(serial: String, reason: String, at date: Date) throws {
+        try writer.write { db in
+            guard var cert = try CertificateRecord.fetchOne(db, key: serial.lowercased()) else {
+                throw StateStoreError(code: "certificate.unknown", message: "no certificate with serial \(serial)")
+            }
+            cert.status = .revoked
+            cert.revokedAt = date
+            cert.revocationReason = reason
+            try cert.update(db)
+        }
+    }
+
+    /// Marks active certificates past their notAfter as expired; returns how many.
+    @discardableResult
+    public func expireCertificates(now: Date) throws -> Int {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE certificate SET status = 'expired' WHERE status = 'active' AND notAfter <= ?", arguments: [now])
+            return db.changesCount
+        }
+    }
+
+    /// Active certificates that expire within their threshold and are due for an attempt, oldest
+    /// expiry first. `threshold` gives, per certificate, the time before notAfter at which
+    /// renewal starts.
+    public func certificatesDueForRenewal(now: Date, limit: Int, threshold: (CertificateRecord) -> TimeInterval) throws -> [CertificateRecord] {
+        let candidates = try writer.read { db in
+            try CertificateRecord
+                .filter(Column("status") == CertificateStatus.active.rawValue && Column("notAfter") > now)
+                .order(Column("notAfter"))
+                .fetchAll(db)
+        }
+        return Array(candidates.filter { cert in
+            cert.notAfter.timeIntervalSince(now) <= threshold(cert) && (cert.nextRenewalAttempt.map { $0 <= now } ?? true)
+        }.prefix(limit))
+    }
+
+    public func recordRenewalFailure(serial: String, message: String, retryAt: Date, now: Date) throws {
+        try writer.write { db in
+            guard var cert = try CertificateRecord.fetchOne(db, key: serial) else { return }
+            cert.renewalFailures += 1
+            cert.nextRenewalAttempt = retryAt
+            try cert.update(db)
+            var attempt = RenewalAttemptRecord(id: nil, serial: serial, at: now, outcome: "failed", newSerial: nil, message: message)
+            try attempt.insert(db)
+        }
+    }
+
+    public func recordRenewalSuccess(oldSerial: String, newSerial: String, now: Date) throws {
+        try writer.write { db in
+            var attempt = RenewalAttemptRecord(id: nil, serial: oldSerial, at: now, outcome: "renewed", newSerial: newSerial, message: nil)
+            try attempt.insert(db)
+        }
+    }
+
+    public func renewalAttempts(serial: String? = nil) throws -> [RenewalAttemptRecord] {
+        try writer.read { db in
+            var request = RenewalAttemptRecord.order(Column("id"))
+            if let serial { request = request.filter(Column("serial") == serial) }
+            return try request.fetchAll(db)
+        }
+    }
+
+    public func storeCloudKey(deviceId: String, sealedKeyJSON: String, now: Date) throws {
+        try writer.write { db in
+            try CloudKeyRecord(deviceId: deviceId, sealedKey: sealedKeyJSON, createdAt: now).save(db)
+        }
+    }
+
+    public func cloudKey(deviceId: String) throws -> CloudKeyRecord? {
+        try writer.read { try CloudKeyRecord.fetchOne($0, key: deviceId) }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import GRDB
+
+/// The state database: users, devices, CSRs, certificates, encrypted cloud-mode keys, renewal
+/// attempts and used authorization nonces. SQLite in WAL mode through GRDB, with forward-only
+/// named migrations and constraints in the schema. One record type per table; writes go through
+/// intent-named methods.
+public final class StateDatabase: Sendable {
+    public let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database file, mode 0600, and migrates it.
+    public init(path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(10)
+        let pool = try DatabasePool(path: path, configuration: config)
+        chmod(path, 0o600)
+        writer = pool
+        try Self.migrator.migrate(pool)
+    }
+
+    /// An in-memory database (tests).
+    public init() throws {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        let queue = try DatabaseQueue(configuration: config)
+        writer = queue
+        try Self.migrator.migrate(queue)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1-devices-certificates") { db in
+            try db.create(table: "user") { t in
+                t.primaryKey("id", .text).check { length($0) > 0 }
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "device") { t in
+                t.primaryKey("id", .text).check { length($0) > 0 }
+                t.belongsTo("user", onDelete: .restrict).notNull()
+                t.column("publicKeyDER", .blob)
+                t.column("status", .text).notNull().check { ["ACTIVE", "BLOCKED", "REMOVED"].contains($0) }
+                t.column("failedAttempts", .integer).notNull().defaults(to: 0).check { $0 >= 0 }
+                t.column("createdAt", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+            }
+            try db.create(table: "csr") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("device", onDelete: .restrict).notNull()
+                t.column("der", .blob).notNull()
+                t.column("origin", .text).notNull().check { ["external", "cloud"].contains($0) }
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "certificate") { t in
+                t.primaryKey("serial", .text)
+                t.belongsTo("device", onDelete: .restrict).notNull()
+                t.belongsTo("csr", onDelete: .restrict)
+                t.column("userId", .text).notNull()
+                t.column("der", .blob).notNull()
+                t.column("subject", .text).notNull()
+                t.column("issuer", .text).notNull()
+                t.column("profile", .text).notNull()
+                t.column("notBefore", .datetime).notNull()
+                t.column("notAfter", .datetime).notNull()
+                t.column("status", .text).notNull().check { ["active", "superseded", "revoked", "expired"].contains($0) }
+                t.column("revokedAt", .datetime)
+                t.column("revocationReason", .text)
+                t.column("supersededBy", .text)
+                t.column("renewalFailures", .integer).notNull().defaults(to: 0)
+                t.column("nextRenewalAttempt", .datetime)
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(index: "certificate_on_status_notAfter", on: "certificate", columns: ["status", "notAfter"])
+            try db.create(table: "cloudKey") { t in
+                t.primaryKey("deviceId", .text).references("device", onDelete: .restrict)
+                t.column("sealedKey", .text).notNull() // JSON EncryptedBlob
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "renewalAttempt") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("serial", .text).notNull().references("certificate", onDelete: .restrict)
+                t.column("at", .datetime).notNull()
+                t.column("outcome", .text).notNull().check { ["renewed", "failed"].contains($0) }
+                t.column("newSerial", .text)
+                t.column("message", .text)
+            }
+            try db.create(table: "usedNonce") { t in
+                t.primaryKey("nonce", .text)
+                t.column("deviceId", .text).notNull()
+                t.column("expiresAt", .datetime).notNull()
+            }
+        }
+        return m
+    }
+}
