@@ -10,6 +10,8 @@ public struct PAdESError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let encryptedKey = Code(rawValue: "key.encrypted")
         /// The certificate does not hold the public key of the signing key.
         public static let keyCertificateMismatch = Code(rawValue: "key.certificateMismatch")
+        /// The certificate's key usage does not allow signing documents.
+        public static let keyUsageNotForSigning = Code(rawValue: "certificate.keyUsage")
         /// A certificate file could not be parsed.
         public static let badCertificate = Code(rawValue: "certificate.malformed")
         /// The combination of key and digest is not supported.

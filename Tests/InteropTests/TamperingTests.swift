@@ -66,5 +66,6 @@ final class TamperingTests: InteropTestCase {
         XCTAssertEqual(signdIntact, pyHankoIntact, "signd and pyHanko disagree on intact-ness")
         XCTAssertEqual(v.status, 0, ProcessRunner.describe(v, "signd verify"))
         XCTAssertTrue(report.allIntact)
+        XCTAssertTrue(report.warnings.contains { $0.contains("not covered by any signature") }, "warnings: \(report.warnings)")
     }
 }

@@ -43,19 +43,32 @@ final class TrustTests: InteropTestCase {
     }
 
     func testSignerWithoutSigningKeyUsage() throws {
+        // signd refuses to sign with such a certificate (see testSignRefusesCertificateWithoutSigningKeyUsage),
+        // so the signed input is made by pyHanko, which does not check key usage when signing.
+        let signer = fx.signer("nokeyusage")
         let signed = tmp.file("nokeyusage.pdf")
-        try sign(fx.corpus("classic.pdf"), to: signed, signer: fx.signer("nokeyusage"))
+        let made = try ProcessRunner.run("python3", ["-m", "pyhanko", "sign", "addsig", "--field", "Sig1", "pemder",
+                                                     "--key", signer.key, "--cert", signer.cert, "--no-pass",
+                                                     fx.corpus("classic.pdf"), signed], timeout: 120)
+        XCTAssertEqual(made.status, 0, ProcessRunner.describe(made))
 
         let (v, report) = try verify(signed)
         XCTAssertEqual(report.signatures.count, 1)
         XCTAssertEqual(report.signatures.first?.keyUsageValid, false)
         XCTAssertEqual(report.signatures.first?.problems.contains("certificate.keyUsage"), true,
                        "problems: \(report.signatures.first?.problems ?? [])")
-
-        // pyHanko's default key-usage policy (non-repudiation) rejects the signer outright.
+        // Like pyHanko (non-repudiation/digitalSignature policy), signd does not trust it.
+        XCTAssertEqual(report.signatures.first?.trusted, false)
+        XCTAssertEqual(v.status, 1)
         let p = try pyHanko(signed)
         XCTAssertNotEqual(p.status, 0, ProcessRunner.describe(p.output, "pyHanko"))
-        print("nokeyusage: pyHanko exit \(p.status) \(p.lines); signd verify exit \(v.status), "
-              + "trusted \(String(describing: report.signatures.first?.trusted)), intact \(report.allIntact)")
+    }
+
+    func testSignRefusesCertificateWithoutSigningKeyUsage() throws {
+        let out = tmp.file("refused.pdf")
+        let r = try signd(signArgs(fx.corpus("classic.pdf"), out, signer: fx.signer("nokeyusage")))
+        XCTAssertEqual(r.status, 2, ProcessRunner.describe(r))
+        XCTAssertTrue(r.stderr.contains("[certificate.keyUsage]"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 }

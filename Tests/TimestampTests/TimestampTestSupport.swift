@@ -278,12 +278,10 @@ final class BackgroundProcess: @unchecked Sendable {
     let process = Process()
     let readyLine: String
     private let stderrPath: String
-    private let lock = NSLock()
-    private var lines: [String] = []
 
     /// Starts `executable` and waits (up to `timeout`) for a stdout line satisfying `isReady`.
     init(_ executable: String, _ args: [String], environment: [String: String] = [:], timeout: TimeInterval = 60,
-         isReady: @escaping (String) -> Bool) throws {
+         isReady: @escaping @Sendable (String) -> Bool) throws {
         process.executableURL = URL(fileURLWithPath: try ProcessRunner.resolve(executable))
         process.arguments = args
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
@@ -298,7 +296,7 @@ final class BackgroundProcess: @unchecked Sendable {
         let ready = DispatchSemaphore(value: 0)
         let reader = out.fileHandleForReading
         let state = ReaderState()
-        Thread.detachNewThread { [lock] in
+        Thread.detachNewThread {
             var buffer = Data()
             while true {
                 let chunk = reader.availableData
@@ -307,29 +305,48 @@ final class BackgroundProcess: @unchecked Sendable {
                 while let nl = buffer.firstIndex(of: 0x0A) {
                     let line = String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self)
                     buffer.removeSubrange(buffer.startIndex...nl)
-                    lock.withLock { state.lines.append(line) }
-                    if !state.signalled, isReady(line) {
-                        state.signalled = true
-                        state.ready = line
-                        ready.signal()
-                    }
+                    if state.append(line, isReady: isReady) { ready.signal() }
                 }
             }
-            if !state.signalled { ready.signal() }
+            if state.finish() { ready.signal() }
         }
         _ = ready.wait(timeout: .now() + timeout)
-        guard let line = lock.withLock({ state.ready }) else {
+        guard let line = state.readyLine else {
             let err = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
             if process.isRunning { process.terminate() }
-            throw TimestampTestError("\(executable) \(args.joined(separator: " ")) did not become ready; stdout: \(lock.withLock { state.lines })\nstderr: \(err)")
+            throw TimestampTestError("\(executable) \(args.joined(separator: " ")) did not become ready; stdout: \(state.allLines)\nstderr: \(err)")
         }
         readyLine = line
     }
 
+    /// What the reader thread saw, behind a lock.
     private final class ReaderState: @unchecked Sendable {
-        var lines: [String] = []
-        var signalled = false
-        var ready: String?
+        private let lock = NSLock()
+        private var lines: [String] = []
+        private var signalled = false
+        private var ready: String?
+
+        /// Records a line; true when it is the first ready line (signal the waiter).
+        func append(_ line: String, isReady: (String) -> Bool) -> Bool {
+            lock.withLock {
+                lines.append(line)
+                guard !signalled, isReady(line) else { return false }
+                signalled = true
+                ready = line
+                return true
+            }
+        }
+
+        /// End of output; true when the waiter has not been signalled yet.
+        func finish() -> Bool {
+            lock.withLock {
+                defer { signalled = true }
+                return !signalled
+            }
+        }
+
+        var readyLine: String? { lock.withLock { ready } }
+        var allLines: [String] { lock.withLock { lines } }
     }
 
     var standardError: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }

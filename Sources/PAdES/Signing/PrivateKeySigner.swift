@@ -62,9 +62,18 @@ public struct PrivateKeySigner: CMSSigner {
         guard key.publicKey == certificate.publicKey else {
             throw PAdESError(.keyCertificateMismatch, "the private key does not belong to the certificate (subject \(certificate.subject)); pass the matching --key and --cert")
         }
+        try Self.checkKeyUsage(certificate)
         self.key = key
         self.certificate = certificate
         self.rsaPadding = rsaPadding
+    }
+
+    /// Validators reject signatures whose certificate's key usage allows neither
+    /// digitalSignature nor nonRepudiation; refuse to produce them.
+    static func checkKeyUsage(_ certificate: Certificate) throws {
+        if let ku = try? certificate.extensions.keyUsage, !(ku.digitalSignature || ku.nonRepudiation) {
+            throw PAdESError(.keyUsageNotForSigning, "the certificate (subject \(certificate.subject)) has a key usage without digitalSignature or nonRepudiation; validators reject such signatures: use a signing certificate")
+        }
     }
 
     public func signatureAlgorithm(digest: DigestAlgorithm) throws -> CMSAlgorithmIdentifier {

@@ -32,6 +32,9 @@ public struct PAdESVerifier: Sendable {
         let allTrusted: Bool? = trustRoots == nil ? nil : (!reports.isEmpty && reports.allSatisfy { $0.trusted == true })
         var warnings = document.warnings
         if reports.isEmpty { warnings.append("the document has no signatures") }
+        if let lastEnd = try SignatureInspector.revisionEndOffsets(document).first, lastEnd > 0, lastEnd < document.source.length {
+            warnings.append("\(document.source.length - lastEnd) byte(s) after the last revision's %%EOF are not covered by any signature")
+        }
         return VerificationReport(file: fileName, revisions: document.sections.count, signatures: reports,
                                   allIntact: allIntact, allTrusted: allTrusted, warnings: warnings)
     }
@@ -143,11 +146,17 @@ public struct PAdESVerifier: Sendable {
             }
             let result = await verifier.validate(leaf: signerCert, intermediates: CertificateStore(certificates))
             switch result {
-            case .validCertificate:
+            case .validCertificate where report.keyUsageValid:
                 report.trusted = true
+            case .validCertificate:
+                report.trusted = false
+                report.trustProblem = "the signer certificate's key usage allows neither digitalSignature nor nonRepudiation"
             case .couldNotValidate(let failures):
                 report.trusted = false
-                report.trustProblem = failures.map { "\($0.policyFailureReason)" }.joined(separator: "; ")
+                let reasons = failures.map { "\($0.policyFailureReason)" }.filter { !$0.isEmpty }
+                report.trustProblem = reasons.isEmpty
+                    ? "no chain from the signer certificate (issuer \(signerCert.issuer)) to a trusted root could be built from the embedded certificates"
+                    : reasons.joined(separator: "; ")
                 problems.append("certificate.untrusted")
             }
         }
