@@ -84,6 +84,16 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "CertificateLifecycle",
+            dependencies: [
+                "StateStore", "CertificateAuthority", "SigndCore", "PAdES",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Timestamping",
             dependencies: [
                 "CMSStructures", "PAdES", "SigndCore",
@@ -109,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "signd",
             dependencies: [
-                "SigndCore", "PAdES", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore",
+                "SigndCore", "PAdES", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore", "CertificateLifecycle", "CertificateAuthority",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -166,7 +176,13 @@ let package = Package(
         ),
         .testTarget(
             name: "StateStoreTests",
-            dependencies: ["StateStore", "SigndCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "StateStore", "SigndCore", "CertificateLifecycle", "CertificateAuthority", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

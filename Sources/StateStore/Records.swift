@@ -57,6 +57,29 @@ public struct CertificateRecord: Codable, Sendable, FetchableRecord, Persistable
     public var renewalFailures: Int
     public var nextRenewalAttempt: Date?
     public var createdAt: Date
+
+    public init(serial: String, deviceId: String, csrId: Int64?, userId: String, der: Data, subject: String, issuer: String,
+                profile: String, notBefore: Date, notAfter: Date, status: CertificateStatus, revokedAt: Date? = nil,
+                revocationReason: String? = nil, supersededBy: String? = nil, renewalFailures: Int = 0,
+                nextRenewalAttempt: Date? = nil, createdAt: Date) {
+        self.serial = serial.lowercased()
+        self.deviceId = deviceId
+        self.csrId = csrId
+        self.userId = userId
+        self.der = der
+        self.subject = subject
+        self.issuer = issuer
+        self.profile = profile
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+        self.status = status
+        self.revokedAt = revokedAt
+        self.revocationReason = revocationReason
+        self.supersededBy = supersededBy
+        self.renewalFailures = renewalFailures
+        self.nextRenewalAttempt = nextRenewalAttempt
+        self.createdAt = createdAt
+    }
 }
 
 public struct CloudKeyRecord: Codable, Sendable, FetchableRecord, PersistableRecord, Hashable {

@@ -145,14 +145,16 @@ final class EmbeddedTSAOpenSSLTests: XCTestCase {
         let query = try await opensslQuery(dataFile: dataFile, digest: "sha256", out: dir.file("nonce.tsq"))
         let request = try TimeStampReq(derEncoded: query)
         let requestNonce = try XCTUnwrap(request.nonce, "openssl ts -query sends a nonce by default")
-        let info = try XCTUnwrap(try await reply(to: query).tstInfo())
+        let response = try await reply(to: query)
+        let info = try XCTUnwrap(try response.tstInfo())
         XCTAssertEqual(info.nonce, requestNonce)
     }
 
     func testNoNonceRequestedGivesTokenWithoutNonce() async throws {
         let query = try await opensslQuery(dataFile: dataFile, digest: "sha256", extra: ["-no_nonce"], out: dir.file("nononce.tsq"))
         XCTAssertNil(try TimeStampReq(derEncoded: query).nonce)
-        let info = try XCTUnwrap(try await reply(to: query).tstInfo())
+        let response = try await reply(to: query)
+        let info = try XCTUnwrap(try response.tstInfo())
         XCTAssertNil(info.nonce)
     }
 
@@ -173,7 +175,8 @@ final class EmbeddedTSAOpenSSLTests: XCTestCase {
 
     func testCertReqTrueGivesTSACertificateAndChain() async throws {
         let query = try await opensslQuery(dataFile: dataFile, digest: "sha256", out: dir.file("cert.tsq"))
-        let signedData = try XCTUnwrap(try await reply(to: query).timeStampToken).signedData()
+        let response = try await reply(to: query)
+        let signedData = try XCTUnwrap(response.timeStampToken).signedData()
         let certificates = try signedData.x509Certificates()
         XCTAssertTrue(certificates.contains(tsa.signer.certificate))
         XCTAssertTrue(certificates.contains(tsa.pki.root))
@@ -221,7 +224,8 @@ final class EmbeddedTSAOpenSSLTests: XCTestCase {
         // Serial 1 from the file source must be encoded as INTEGER 1, not eight octets with leading zeros.
         let query = try await opensslQuery(dataFile: dataFile, digest: "sha256", out: dir.file("s.tsq"))
         let authority = TimeStampAuthority(signer: tsa.signer, chain: [], serials: FileSerialSource(path: dir.file("serial")))
-        let info = try XCTUnwrap(try TimeStampResp(derEncoded: await authority.respond(to: query)).tstInfo())
+        let der = await authority.respond(to: query)
+        let info = try XCTUnwrap(try TimeStampResp(derEncoded: der).tstInfo())
         XCTAssertEqual(Array(info.serialNumber), [0x01])
     }
 }

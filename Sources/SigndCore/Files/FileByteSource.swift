@@ -54,12 +54,12 @@ public final class FileByteSource: PDFByteSource {
     /// Calls `body` with consecutive chunks of `range` (at most `chunkSize` bytes each), reusing
     /// one buffer, so that hashing or copying a large file needs constant memory.
     public func forEachChunk(offset: Int64, length: Int64, chunkSize: Int = 1 << 20, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var buffer = [UInt8](repeating: 0, count: chunkSize)
+        var buffer = [UInt8](repeating: 0, count: Int(max(1, min(Int64(chunkSize), length))))
         var position = offset
         let end = offset + length
         try buffer.withUnsafeMutableBytes { raw in
             while position < end {
-                let want = Int(min(Int64(chunkSize), end - position))
+                let want = Int(min(Int64(raw.count), end - position))
                 let n = pread(fd, raw.baseAddress!, want, off_t(position))
                 if n < 0 {
                     if errno == EINTR { continue }

@@ -1,0 +1,115 @@
+import CertificateAuthority
+import Crypto
+import Foundation
+import SigndCore
+import StateStore
+import SwiftASN1
+import X509
+
+/// Enrollment of device certificates: from the device's CSR (external mode) or with a key pair
+/// signd generates and keeps encrypted (cloud mode). Stores the CSR and the certificate; a new
+/// certificate supersedes the device's previous active one.
+public struct EnrollmentService: Sendable {
+    public let database: StateDatabase
+    public let ca: any CertificateAuthorityService
+    public let kek: KeyEncryptionKey
+    public let clock: @Sendable () -> Date
+
+    public init(database: StateDatabase, ca: any CertificateAuthorityService, kek: KeyEncryptionKey, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.database = database
+        self.ca = ca
+        self.kek = kek
+        self.clock = clock
+    }
+
+    /// External mode: the device's own CSR. If the device is registered with a key, the CSR must
+    /// carry that key; an unknown device is registered with the CSR's key.
+    public func enrollExternal(userId: String, deviceId: String, csrDER: [UInt8], profile: String) async throws -> IssuedCertificate {
+        let csr: CertificateSigningRequest
+        do { csr = try CertificateSigningRequest(derEncoded: csrDER) } catch {
+            throw CertificateAuthorityError(.csrMalformed, "the CSR is not a DER or PEM PKCS#10 request")
+        }
+        let csrKey = Array(csr.publicKey.subjectPublicKeyInfoBytes)
+        let now = clock()
+        if let device = try database.device(deviceId) {
+            guard device.userId == userId else {
+                throw LifecycleError(code: "device.userMismatch", message: "device \(deviceId) belongs to another user")
+            }
+            guard device.status == .active else {
+                throw LifecycleError(code: "device.notActive", message: "device \(deviceId) is \(device.status.rawValue); only active devices are enrolled")
+            }
+            if let registered = device.publicKeyDER, Array(registered) != csrKey {
+                throw CertificateAuthorityError(.csrKeyMismatch, "the CSR's public key is not the key registered for device \(deviceId)")
+            }
+        } else {
+            try database.registerDevice(id: deviceId, userId: userId, publicKeyDER: csrKey, now: now)
+        }
+        let stored = try database.storeCSR(deviceId: deviceId, der: csrDER, origin: "external", now: now)
+        return try await issue(csr: stored, userId: userId, deviceId: deviceId, profile: profile)
+    }
+
+    /// Cloud mode: signd makes a P-256 key pair, seals the private key under the KEK, builds the
+    /// CSR from `subject` and enrolls it.
+    public func enrollCloud(userId: String, deviceId: String, subject: DistinguishedName, profile: String) async throws -> IssuedCertificate {
+        let now = clock()
+        let key = P256.Signing.PrivateKey()
+        let csr = try CertificateSigningRequest(version: .v1, subject: subject, privateKey: .init(key),
+                                                attributes: CertificateSigningRequest.Attributes(), signatureAlgorithm: .ecdsaWithSHA256)
+        var serializer = DER.Serializer()
+        try serializer.serialize(csr)
+        let csrDER = serializer.serializedBytes
+        if let device = try database.device(deviceId) {
+            guard device.userId == userId, device.status == .active else {
+                throw LifecycleError(code: "device.notActive", message: "device \(deviceId) is not an active device of user \(userId)")
+            }
+        } else {
+            try database.registerDevice(id: deviceId, userId: userId, publicKeyDER: nil, now: now)
+        }
+        let sealed = try kek.seal(Array(key.derRepresentation), context: "cloud-key:\(deviceId)")
+        let json = String(decoding: try JSONEncoder().encode(sealed), as: UTF8.self)
+        try database.storeCloudKey(deviceId: deviceId, sealedKeyJSON: json, now: now)
+        let stored = try database.storeCSR(deviceId: deviceId, der: csrDER, origin: "cloud", now: now)
+        return try await issue(csr: stored, userId: userId, deviceId: deviceId, profile: profile)
+    }
+
+    /// The cloud-mode signing key of a device, decrypted for use.
+    public func cloudKey(deviceId: String) throws -> P256.Signing.PrivateKey {
+        guard let record = try database.cloudKey(deviceId: deviceId) else {
+            throw LifecycleError(code: "key.missing", message: "device \(deviceId) has no cloud-mode key; enroll it with --cloud")
+        }
+        let blob = try JSONDecoder().decode(EncryptedBlob.self, from: Data(record.sealedKey.utf8))
+        return try P256.Signing.PrivateKey(derRepresentation: try kek.open(blob))
+    }
+
+    /// Re-submits a stored CSR (renewal) and stores the result as the device's active certificate.
+    func issue(csr: CSRRecord, userId: String, deviceId: String, profile: String) async throws -> IssuedCertificate {
+        let issued = try await ca.enroll(EnrollmentRequest(csrDER: Array(csr.der), profile: profile, userId: userId, deviceId: deviceId))
+        let cert = issued.certificate
+        var serializer = DER.Serializer()
+        try serializer.serialize(cert)
+        try database.storeIssuedCertificate(CertificateRecord(
+            serial: Hex.encode(cert.serialNumber.bytes), deviceId: deviceId, csrId: csr.id, userId: userId,
+            der: Data(serializer.serializedBytes), subject: cert.subject.description, issuer: cert.issuer.description,
+            profile: profile, notBefore: cert.notValidBefore, notAfter: cert.notValidAfter, status: .active,
+            revokedAt: nil, revocationReason: nil, supersededBy: nil, renewalFailures: 0, nextRenewalAttempt: nil, createdAt: clock()))
+        return issued
+    }
+
+    /// Renews one certificate by re-submitting its stored CSR.
+    public func renew(_ record: CertificateRecord) async throws -> IssuedCertificate {
+        guard let csrId = record.csrId, let csr = try database.csr(id: csrId) else {
+            throw LifecycleError(code: "renewal.noCSR", message: "certificate \(record.serial) has no stored CSR to re-submit; re-enroll the device")
+        }
+        return try await issue(csr: csr, userId: record.userId, deviceId: record.deviceId, profile: record.profile)
+    }
+}
+
+public struct LifecycleError: Error, Sendable, CustomStringConvertible {
+    public let code: String
+    public let message: String
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { "[\(code)] \(message)" }
+}
