@@ -62,6 +62,7 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .target(name: "Jobs", swiftSettings: strict),
         .target(
             name: "StateStore",
             dependencies: [
@@ -79,6 +80,17 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SCA",
+            dependencies: [
+                "Jobs", "StateStore", "SigndCore", "CertificateLifecycle", "CertificateAuthority",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
@@ -119,7 +131,7 @@ let package = Package(
         .executableTarget(
             name: "signd",
             dependencies: [
-                "SigndCore", "PAdES", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore", "CertificateLifecycle", "CertificateAuthority",
+                "SigndCore", "PAdES", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore", "CertificateLifecycle", "CertificateAuthority", "SCA", "Jobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -172,6 +184,16 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SCATests",
+            dependencies: [
+                "SCA", "Jobs", "StateStore", "SigndCore", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -139,6 +139,14 @@ final class EmbeddedTSAOpenSSLTests: XCTestCase {
         XCTAssertEqual(try response.tstInfo()?.policy, TimeStampAuthority.defaultPolicy)
     }
 
+    func testRequestExtensionsAreRejectedWithUnacceptedExtension() async throws {
+        var request = try TimeStampReq(derEncoded: try await opensslQuery(dataFile: dataFile, digest: "sha256", out: dir.file("ext.tsq")))
+        // Extensions ::= SEQUENCE { Extension { extnID 1.2.3.4, extnValue OCTET STRING { NULL } } }
+        let extensions: [UInt8] = [0x30, 0x0B, 0x30, 0x09, 0x06, 0x03, 0x2A, 0x03, 0x04, 0x04, 0x02, 0x05, 0x00]
+        request.extensions = try ASN1Any(derEncoded: extensions[...])
+        assertRejection(try await reply(to: try request.derEncoded()), .unacceptedExtension)
+    }
+
     // MARK: Token contents
 
     func testNonceIsEchoed() async throws {
@@ -218,6 +226,44 @@ final class EmbeddedTSAOpenSSLTests: XCTestCase {
             all += try await serials(from: b, count: 1, query: query)
         }
         XCTAssertEqual(Set(all).count, all.count, "serials reused: \(all.map { Array($0) })")
+    }
+
+    /// Exposes a bug: FileSerialSource reads the stored block end and writes the new one without
+    /// any lock, so two instances (two processes on one data directory, e.g. `signd tsa serve` and
+    /// `signd sign` with the embedded TSA) that reserve a block at the same time both get the same
+    /// block and issue the same serial numbers.
+    func testSerialsStayUniqueForConcurrentInstancesSharingSerialFile() async throws {
+        let query = try await opensslQuery(dataFile: dataFile, digest: "sha256", out: dir.file("serial3.tsq"))
+        var duplicates: [[UInt8]] = []
+        for round in 0..<5 {
+            let path = dir.file("serial-\(round)")
+            let a = TimeStampAuthority(signer: tsa.signer, chain: [], serials: FileSerialSource(path: path))
+            let b = TimeStampAuthority(signer: tsa.signer, chain: [], serials: FileSerialSource(path: path))
+            async let fromA = serials(from: a, count: 3, query: query)
+            async let fromB = serials(from: b, count: 3, query: query)
+            let all = try await fromA + fromB
+            let counts = Dictionary(all.map { (Array($0), 1) }, uniquingKeysWith: +)
+            duplicates += counts.filter { $0.value > 1 }.map(\.key)
+        }
+        XCTAssertEqual(duplicates, [], "the same serial was issued twice by two live TSA instances on one serial file")
+    }
+
+    /// Exposes a bug: an unreadable serial file (damaged, edited) silently restarts numbering at 1,
+    /// reissuing serials. The TSA must refuse (systemFailure) or keep numbering above what it issued.
+    func testDamagedSerialFileDoesNotRestartNumbering() async throws {
+        let query = try await opensslQuery(dataFile: dataFile, digest: "sha256", out: dir.file("serial4.tsq"))
+        let path = dir.file("serial")
+        let first = TimeStampAuthority(signer: tsa.signer, chain: [], serials: FileSerialSource(path: path))
+        let issued = try await serials(from: first, count: 3, query: query)
+        try writeFile(Array("#garbage\n".utf8), to: path)
+        let restarted = TimeStampAuthority(signer: tsa.signer, chain: [], serials: FileSerialSource(path: path))
+        let response = try TimeStampResp(derEncoded: await restarted.respond(to: query))
+        if response.status.status.isGranted {
+            let serial = try XCTUnwrap(try response.tstInfo()).serialNumber
+            XCTAssertFalse(issued.contains(serial), "serial \(Array(serial)) issued again after the serial file was damaged")
+        } else {
+            XCTAssertEqual(response.status.failInfo, .systemFailure)
+        }
     }
 
     func testSerialNumbersAreMinimalDERIntegers() async throws {

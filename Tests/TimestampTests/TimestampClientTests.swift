@@ -408,19 +408,3 @@ func assertTimestampErrorIn<T>(_ codes: [TimestampError.Code], file: StaticStrin
         return nil
     }
 }
-
-final class SerialRaceProbe: XCTestCase {
-    func testProbe() async throws {
-        let dir = try TemporaryDirectory(prefix: "probe")
-        var dups = 0
-        for i in 0..<200 {
-            let path = dir.file("serial\(i)")
-            let a = FileSerialSource(path: path), b = FileSerialSource(path: path)
-            async let x = a.next()
-            async let y = b.next()
-            let (p, q) = try await (x, y)
-            if p == q { dups += 1 }
-        }
-        print("PROBE duplicates: \(dups)/200")
-    }
-}

@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import PAdES
+import ServiceLifecycle
 import SigndHTTP
 import SwiftASN1
 import TestSupport
@@ -190,10 +191,12 @@ func assertTimestampError<T>(_ code: TimestampError.Code, file: StaticString = #
 
 final class LocalServer: Sendable {
     let port: Int
+    private let group: ServiceGroup
     private let task: Task<Void, Never>
 
-    private init(port: Int, task: Task<Void, Never>) {
+    private init(port: Int, group: ServiceGroup, task: Task<Void, Never>) {
         self.port = port
+        self.group = group
         self.task = task
     }
 
@@ -210,16 +213,17 @@ final class LocalServer: Sendable {
     static func start<App: ApplicationProtocol>(_ make: (@escaping @Sendable (Int) async -> Void) -> App) async throws -> LocalServer {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = make { port in continuation.yield(port) }
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: quietLogger))
         let task = Task {
             defer { continuation.finish() }
-            try? await app.runService(gracefulShutdownSignals: [])
+            try? await group.run()
         }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
             task.cancel()
             throw TimestampTestError("the in-process HTTP server did not start")
         }
-        return LocalServer(port: port, task: task)
+        return LocalServer(port: port, group: group, task: task)
     }
 
     /// The embedded TSA's own HTTP application (TSARoutes.application).
@@ -240,8 +244,9 @@ final class LocalServer: Sendable {
         }
     }
 
+    /// Graceful shutdown (in-flight requests finish), then waits for the server to end.
     func stop() async {
-        task.cancel()
+        await group.triggerGracefulShutdown()
         await task.value
     }
 }

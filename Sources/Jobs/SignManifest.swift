@@ -1,0 +1,143 @@
+import Foundation
+
+/// A signing job manifest (version 1), written by the orchestrator next to the PDF in
+/// `spool/<name>/incoming/`. JSON Schema: docs/schemas/manifest-v1.json.
+///
+/// Invariants enforced by ``ManifestValidator``: `version` is 1; ids match
+/// `[A-Za-z0-9][A-Za-z0-9._:-]{0,127}`; `document.file` is a plain file name (no `/`, no `..`,
+/// ends in `.pdf`); `document.sha256` is 64 lowercase hex digits.
+public struct SignManifest: Codable, Sendable, Hashable {
+    public var version: Int
+    public var type: String
+    public var jobId: String
+    public var document: DocumentRef
+    public var signer: SignerRef
+    public var mode: SigningMode
+    public var level: SignatureLevel
+    public var appearance: Appearance?
+    /// Required in cloud mode; in external mode the device signature over the DTBS is the proof.
+    public var authorization: Authorization?
+
+    public struct DocumentRef: Codable, Sendable, Hashable {
+        public var file: String
+        public var sha256: String
+        public init(file: String, sha256: String) {
+            self.file = file
+            self.sha256 = sha256
+        }
+    }
+
+    public struct SignerRef: Codable, Sendable, Hashable {
+        public var userId: String
+        public var deviceId: String
+        public init(userId: String, deviceId: String) {
+            self.userId = userId
+            self.deviceId = deviceId
+        }
+    }
+
+    public struct Appearance: Codable, Sendable, Hashable {
+        public var reason: String?
+        public var location: String?
+        public var contactInfo: String?
+        public var name: String?
+        public var fieldName: String?
+        public init(reason: String? = nil, location: String? = nil, contactInfo: String? = nil, name: String? = nil, fieldName: String? = nil) {
+            self.reason = reason
+            self.location = location
+            self.contactInfo = contactInfo
+            self.name = name
+            self.fieldName = fieldName
+        }
+    }
+
+    public init(jobId: String, document: DocumentRef, signer: SignerRef, mode: SigningMode, level: SignatureLevel,
+                appearance: Appearance? = nil, authorization: Authorization?) {
+        self.version = 1
+        self.type = "sign"
+        self.jobId = jobId
+        self.document = document
+        self.signer = signer
+        self.mode = mode
+        self.level = level
+        self.appearance = appearance
+        self.authorization = authorization
+    }
+}
+
+public enum SigningMode: String, Codable, Sendable, Hashable {
+    case cloud, external
+}
+
+public enum SignatureLevel: String, Codable, Sendable, Hashable {
+    case bb = "B-B"
+    case bt = "B-T"
+}
+
+/// The SCA proof for a job (PSD2 dynamic linking, see docs/sca.md).
+public struct Authorization: Codable, Sendable, Hashable {
+    /// `device-signature` or `powerauth-operation`.
+    public var kind: String
+    /// device-signature: the statement the device signed (its fields; the signed bytes are its
+    /// canonical encoding, see ``AuthorizationStatement``).
+    public var statement: AuthorizationStatement?
+    /// device-signature: base64 of the ECDSA signature (DER or JOSE raw r||s).
+    public var signature: String?
+    /// `DER` (default) or `JOSE`.
+    public var signatureFormat: String?
+    /// powerauth-operation: the operation id in PowerAuth Server.
+    public var operationId: String?
+
+    public init(kind: String, statement: AuthorizationStatement? = nil, signature: String? = nil, signatureFormat: String? = nil, operationId: String? = nil) {
+        self.kind = kind
+        self.statement = statement
+        self.signature = signature
+        self.signatureFormat = signatureFormat
+        self.operationId = operationId
+    }
+}
+
+/// What a device signs to approve one job: bound to the job, the exact document, the device,
+/// the user and the level; single-use (nonce) and short-lived (notBefore/expiresAt, Unix seconds).
+public struct AuthorizationStatement: Codable, Sendable, Hashable {
+    public var jobId: String
+    public var documentSha256: String
+    public var deviceId: String
+    public var userId: String
+    public var level: SignatureLevel
+    public var notBefore: Int64
+    public var expiresAt: Int64
+    /// 16-64 characters of base64url.
+    public var nonce: String
+
+    public init(jobId: String, documentSha256: String, deviceId: String, userId: String, level: SignatureLevel, notBefore: Int64, expiresAt: Int64, nonce: String) {
+        self.jobId = jobId
+        self.documentSha256 = documentSha256
+        self.deviceId = deviceId
+        self.userId = userId
+        self.level = level
+        self.notBefore = notBefore
+        self.expiresAt = expiresAt
+        self.nonce = nonce
+    }
+
+    /// The bytes the device signs: a versioned, line-oriented encoding with fields in a fixed
+    /// order. Every field's character set excludes `\n` and `=`, so the encoding is unambiguous
+    /// (``ManifestValidator`` enforces the sets before anything is verified).
+    ///
+    ///     SIGND-SCA-STATEMENT-V1\n
+    ///     job=<jobId>\n doc-sha256=<hex>\n device=<deviceId>\n user=<userId>\n
+    ///     level=<B-B|B-T>\n not-before=<unix s>\n expires=<unix s>\n nonce=<base64url>\n
+    public var canonicalBytes: [UInt8] {
+        var s = "SIGND-SCA-STATEMENT-V1\n"
+        s += "job=\(jobId)\n"
+        s += "doc-sha256=\(documentSha256)\n"
+        s += "device=\(deviceId)\n"
+        s += "user=\(userId)\n"
+        s += "level=\(level.rawValue)\n"
+        s += "not-before=\(notBefore)\n"
+        s += "expires=\(expiresAt)\n"
+        s += "nonce=\(nonce)\n"
+        return Array(s.utf8)
+    }
+}
