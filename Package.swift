@@ -64,6 +64,15 @@ let package = Package(
 
         .target(name: "Jobs", swiftSettings: strict),
         .target(
+            name: "Audit",
+            dependencies: [
+                "SigndCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "StateStore",
             dependencies: [
                 "SigndCore",
@@ -131,7 +140,7 @@ let package = Package(
         .executableTarget(
             name: "signd",
             dependencies: [
-                "SigndCore", "PAdES", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore", "CertificateLifecycle", "CertificateAuthority", "SCA", "Jobs",
+                "SigndCore", "PAdES", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore", "CertificateLifecycle", "CertificateAuthority", "SCA", "Jobs", "Audit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -143,7 +152,7 @@ let package = Package(
         .executableTarget(
             name: "signd-bench",
             dependencies: [
-                "SigndCore", "PAdES", "PDFSyntax", "PDFSignatures",
+                "SigndCore", "PAdES", "PDFSyntax", "PDFSignatures", "Timestamping",
                 .product(name: "X509", package: "swift-certificates"),
             ],
             path: "bench/SigndBench",
@@ -194,6 +203,11 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AuditTests",
+            dependencies: ["Audit", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(

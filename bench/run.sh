@@ -85,6 +85,10 @@ sync # do not make the first fsyncs of the run pay for the generator's dirty pag
 log "signd: signing $DOCS documents in-process"
 "$BENCH" many --dir "$MANY" "${SIGNARGS[@]}" | tee "$OUT/signd-many.json"
 
+log "signd: signing $DOCS documents in-process at B-T (embedded TSA, in-process)"
+rm -rf "$OUT/bt-data"
+"$BENCH" many --dir "$MANY" "${SIGNARGS[@]}" --bt "$OUT/bt-data" | tee "$OUT/signd-many-bt.json"
+
 # ----------------------------------------------------------------- CLI ---
 SMALL="$MANY/doc-00000.pdf"
 SMALL_OUT="$OUT/cli-signed.pdf"
@@ -200,6 +204,8 @@ fi
     echo "|---|---|"
     echo "| signd API: small docs/s ($(jget "$OUT/signd-many.json" docs) docs) | $(jget "$OUT/signd-many.json" docsPerSecond) |"
     echo "| signd API: per-doc ms p50 / p95 | $(jget "$OUT/signd-many.json" msPerDocP50) / $(jget "$OUT/signd-many.json" msPerDocP95) |"
+    echo "| signd API, B-T (embedded TSA): small docs/s | $(jget "$OUT/signd-many-bt.json" docsPerSecond) |"
+    echo "| signd API, B-T: per-doc ms p50 / p95 | $(jget "$OUT/signd-many-bt.json" msPerDocP50) / $(jget "$OUT/signd-many-bt.json" msPerDocP95) |"
     echo "| signd API: peak RSS, small docs (MiB) | $(jget "$OUT/signd-many.json" peakRSSMiB) |"
     echo "| signd CLI: one small doc, ms ($CLI_HOW) | $CLI_MS |"
     echo "| large doc size (bytes) | $LARGE_BYTES |"

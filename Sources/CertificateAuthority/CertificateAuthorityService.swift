@@ -18,11 +18,15 @@ public struct EnrollmentRequest: Sendable {
     public var profile: String
     public var userId: String
     public var deviceId: String
-    public init(csrDER: [UInt8], profile: String, userId: String, deviceId: String) {
+    /// DER SubjectPublicKeyInfo of the key registered for the device, when there is one: the
+    /// CSR's public key must then be exactly this key (`csr.keyMismatch` otherwise).
+    public var expectedPublicKeyDER: [UInt8]?
+    public init(csrDER: [UInt8], profile: String, userId: String, deviceId: String, expectedPublicKeyDER: [UInt8]? = nil) {
         self.csrDER = csrDER
         self.profile = profile
         self.userId = userId
         self.deviceId = deviceId
+        self.expectedPublicKeyDER = expectedPublicKeyDER
     }
 }
 
@@ -100,6 +104,19 @@ public struct CertificateAuthorityError: Error, Sendable, Hashable, CustomString
         public static let rejected = Code(rawValue: "ca.rejected")
         public static let badResponse = Code(rawValue: "ca.badResponse")
         public static let identity = Code(rawValue: "ca.identity")
+        /// A subject attribute value is empty, too long, or not encodable as X.520 requires
+        /// (e.g. C not two letters, serialNumber not PrintableString).
+        public static let csrInvalidAttributeValue = Code(rawValue: "csr.invalidAttributeValue")
+        /// A certificate profile is inconsistent (unknown attribute or key usage name, bad OID or URL).
+        public static let invalidProfile = Code(rawValue: "ca.invalidProfile")
+        /// The certificate is already revoked (only a certificateHold may be changed or released).
+        public static let alreadyRevoked = Code(rawValue: "ca.alreadyRevoked")
+        /// A revocation request that RFC 5280 does not allow (removeFromCRL for a certificate not on hold).
+        public static let invalidRevocation = Code(rawValue: "ca.invalidRevocation")
+        /// The CA's own registry database cannot be opened, read or written.
+        public static let storage = Code(rawValue: "ca.storage")
+        /// CA client configuration is incomplete or unreadable (EJBCA URL, TLS files, password).
+        public static let configuration = Code(rawValue: "ca.configuration")
     }
     public let code: Code
     public let message: String

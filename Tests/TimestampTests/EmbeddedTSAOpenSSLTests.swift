@@ -192,7 +192,7 @@ final class EmbeddedTSAOpenSSLTests: XCTestCase {
 
     // MARK: Serial numbers
 
-    private func serials(from authority: TimeStampAuthority, count: Int, query: [UInt8]) async throws -> [ArraySlice<UInt8>] {
+    private static func serials(from authority: TimeStampAuthority, count: Int, query: [UInt8]) async throws -> [ArraySlice<UInt8>] {
         var out: [ArraySlice<UInt8>] = []
         for _ in 0..<count {
             let response = try TimeStampResp(derEncoded: await authority.respond(to: query))
@@ -206,10 +206,10 @@ final class EmbeddedTSAOpenSSLTests: XCTestCase {
         let path = dir.file("serial")
         // First "process": issues a few tokens, then goes away (its unused block is abandoned).
         let first = TimeStampAuthority(signer: tsa.signer, chain: [tsa.pki.root], serials: FileSerialSource(path: path))
-        let before = try await serials(from: first, count: 5, query: query)
+        let before = try await Self.serials(from: first, count: 5, query: query)
         // "Restart": a new authority with a new FileSerialSource on the same file.
         let second = TimeStampAuthority(signer: tsa.signer, chain: [tsa.pki.root], serials: FileSerialSource(path: path))
-        let after = try await serials(from: second, count: 5, query: query)
+        let after = try await Self.serials(from: second, count: 5, query: query)
         let all = before + after
         XCTAssertEqual(Set(all).count, all.count, "serials reused after a restart: \(all.map { Array($0) })")
     }
@@ -222,8 +222,8 @@ final class EmbeddedTSAOpenSSLTests: XCTestCase {
         let b = TimeStampAuthority(signer: tsa.signer, chain: [], serials: FileSerialSource(path: path, blockSize: 3))
         var all: [ArraySlice<UInt8>] = []
         for _ in 0..<10 {
-            all += try await serials(from: a, count: 2, query: query)
-            all += try await serials(from: b, count: 1, query: query)
+            all += try await Self.serials(from: a, count: 2, query: query)
+            all += try await Self.serials(from: b, count: 1, query: query)
         }
         XCTAssertEqual(Set(all).count, all.count, "serials reused: \(all.map { Array($0) })")
     }
@@ -239,8 +239,8 @@ final class EmbeddedTSAOpenSSLTests: XCTestCase {
             let path = dir.file("serial-\(round)")
             let a = TimeStampAuthority(signer: tsa.signer, chain: [], serials: FileSerialSource(path: path))
             let b = TimeStampAuthority(signer: tsa.signer, chain: [], serials: FileSerialSource(path: path))
-            async let fromA = serials(from: a, count: 3, query: query)
-            async let fromB = serials(from: b, count: 3, query: query)
+            async let fromA = Self.serials(from: a, count: 3, query: query)
+            async let fromB = Self.serials(from: b, count: 3, query: query)
             let all = try await fromA + fromB
             let counts = Dictionary(all.map { (Array($0), 1) }, uniquingKeysWith: +)
             duplicates += counts.filter { $0.value > 1 }.map(\.key)
@@ -254,7 +254,7 @@ final class EmbeddedTSAOpenSSLTests: XCTestCase {
         let query = try await opensslQuery(dataFile: dataFile, digest: "sha256", out: dir.file("serial4.tsq"))
         let path = dir.file("serial")
         let first = TimeStampAuthority(signer: tsa.signer, chain: [], serials: FileSerialSource(path: path))
-        let issued = try await serials(from: first, count: 3, query: query)
+        let issued = try await Self.serials(from: first, count: 3, query: query)
         try writeFile(Array("#garbage\n".utf8), to: path)
         let restarted = TimeStampAuthority(signer: tsa.signer, chain: [], serials: FileSerialSource(path: path))
         let response = try TimeStampResp(derEncoded: await restarted.respond(to: query))

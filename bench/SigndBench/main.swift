@@ -1,6 +1,6 @@
 // signd-bench: in-process benchmarks of PDFSigningService (see bench/run.sh, docs/performance.md).
 //
-//   signd-bench many --dir DIR --key K --cert C [--chain CH] [--count N]
+//   signd-bench many --dir DIR --key K --cert C [--chain CH] [--count N] [--bt DATA_DIR]
 //       Signs every *.pdf in DIR (sorted by name; the first N with --count) sequentially,
 //       writing DIR/out/<name>. Prints JSON
 //       {docs, seconds, docsPerSecond, msPerDocP50, msPerDocP95, peakRSSMiB}.
@@ -18,6 +18,7 @@ import Foundation
 import PAdES
 import PDFSignatures
 import SigndCore
+import Timestamping
 import X509
 
 struct UsageError: Error, CustomStringConvertible {
@@ -108,6 +109,17 @@ func runMany(_ options: [String: String]) async throws {
     try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
 
     let service = PDFSigningService()
+    // --bt DATA_DIR: PAdES B-T with the embedded TSA of DATA_DIR, in-process (the CLI's default).
+    var timestamper: TimestampClient?
+    if let dataDir = options["bt"] {
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        let identity = try TSAIdentity.loadOrCreate(dataDirectory: dataDir, kek: try KeyEncryptionKey.load(dataDirectory: dataDir))
+        let client = TimestampClient(
+            configuration: TimestampClientConfiguration(urls: ["embedded"], validator: TimestampTokenValidator(trustAnchors: [identity.root])),
+            transport: InProcessTransport(authority: identity.authority(dataDirectory: dataDir)))
+        try await client.calibrate()
+        timestamper = client
+    }
     let clock = ContinuousClock()
     var perDoc: [Double] = []
     perDoc.reserveCapacity(names.count)
@@ -116,7 +128,7 @@ func runMany(_ options: [String: String]) async throws {
         let t0 = clock.now
         let request = SignatureRequest(signingTime: Date())
         _ = try await service.sign(inputPath: dir + "/" + name, outputPath: outDir + "/" + name,
-                                   builder: builder, request: request)
+                                   builder: builder, request: request, timestamper: timestamper)
         perDoc.append(seconds(clock.now - t0) * 1000)
     }
     let total = seconds(clock.now - start)
@@ -173,7 +185,7 @@ do {
     let rest = arguments.dropFirst(2)
     switch arguments[1] {
     case "many":
-        try await runMany(try parseOptions(rest, allowed: ["dir", "key", "cert", "chain", "count"]))
+        try await runMany(try parseOptions(rest, allowed: ["dir", "key", "cert", "chain", "count", "bt"]))
     case "one":
         try await runOne(try parseOptions(rest, allowed: ["input", "output", "key", "cert", "chain"]))
     case "hash":

@@ -1,0 +1,37 @@
+import SwiftASN1
+
+/// Small DER helpers shared by the CA's own ASN.1 types.
+enum CADER {
+    /// The DER encoding of a value.
+    static func encode<T: DERSerializable>(_ value: T) throws -> [UInt8] {
+        var coder = DER.Serializer()
+        try coder.serialize(value)
+        return coder.serializedBytes
+    }
+
+    /// The children of a constructed node with the given identifier.
+    static func children(of node: ASN1Node, identifier: ASN1Identifier = .sequence) throws -> ASN1NodeCollection {
+        guard node.identifier == identifier, case .constructed(let children) = node.content else {
+            throw ASN1Error.unexpectedFieldType(node.identifier)
+        }
+        return children
+    }
+
+    /// Parses exactly one DER element (trailing bytes are an error).
+    static func parseExactly(_ bytes: ArraySlice<UInt8>) throws -> ASN1Node {
+        let node = try DER.parse(bytes)
+        guard node.encodedBytes.count == bytes.count else {
+            throw ASN1Error.invalidASN1Object(reason: "\(bytes.count - node.encodedBytes.count) trailing byte(s) after the DER element")
+        }
+        return node
+    }
+
+    /// An ENUMERATED value (X.690 8.4), as used by CRLReason and OCSPResponseStatus.
+    static func serializeEnumerated(_ value: Int, into coder: inout DER.Serializer) throws {
+        try value.serialize(into: &coder, withIdentifier: .enumerated)
+    }
+
+    static func enumerated(_ node: ASN1Node) throws -> Int {
+        try Int(derEncoded: node, withIdentifier: .enumerated)
+    }
+}
