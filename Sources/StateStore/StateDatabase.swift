@@ -92,6 +92,23 @@ public final class StateDatabase: Sendable {
                 t.column("expiresAt", .datetime).notNull()
             }
         }
+        m.registerMigration("v2-jobs") { db in
+            try db.create(table: "job") { t in
+                t.primaryKey("jobId", .text)
+                t.column("spool", .text).notNull()
+                t.column("state", .text).notNull().check { ["claimed", "authorized", "signed", "delivered", "failed"].contains($0) }
+                t.column("documentSha256", .text).notNull()
+                t.column("userId", .text).notNull()
+                t.column("deviceId", .text).notNull()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("nextAttemptAt", .datetime)
+                t.column("errorCode", .text)
+                t.column("resultPath", .text)
+                t.column("createdAt", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+            }
+            try db.create(index: "job_on_state", on: "job", columns: ["state"])
+        }
         return m
     }
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import PAdES
 import PDFSignatures
@@ -14,6 +15,20 @@ enum JSONOutput {
 }
 
 enum CLIErrors {
+    /// Runs `body`; a failure is printed with its code and ends the command with exit 2.
+    static func guarding(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let e as ValidationError {
+            throw e
+        } catch let e as ExitCode {
+            throw e
+        } catch {
+            report(error)
+            throw ExitCode(2)
+        }
+    }
+
     /// Prints an error with its stable code to standard error.
     static func report(_ error: any Error) {
         let text: String
@@ -26,6 +41,8 @@ enum CLIErrors {
         case let e as KeyFileError: text = e.description
         case let e as TimestampError: text = e.description
         case let e as SecretError: text = e.description
+        case let e as any CustomStringConvertible where e.description.hasPrefix("["):
+            text = e.description // every signd error type prints "[code] message"
         default: text = "[internal] \(error)"
         }
         FileHandle.standardError.write(Data(("error: " + text + "\n").utf8))

@@ -5,5 +5,6 @@ struct Signd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "signd",
         abstract: "PAdES signing daemon and tools for PDF documents.",
-        subcommands: [InitCommand.self, SignCommand.self, VerifyCommand.self, TSACommand.self])
+        subcommands: [InitCommand.self, SignCommand.self, VerifyCommand.self, TSACommand.self, CACommand.self, EnrollCommand.self,
+                      CertificatesCommand.self, RenewCommand.self, DeviceCommand.self, DeviceSimCommand.self, AuthorizeCommand.self])
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CertificateAuthority
 import Foundation
 import Hummingbird
 import SigndCore
@@ -54,15 +55,21 @@ struct TSACommand: AsyncParsableCommand {
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Create the data directory: key-encryption key (unless SIGND_KEK/SIGND_KEK_FILE is set) and the embedded TSA.")
+        abstract: "Create the data directory: key-encryption key (unless SIGND_KEK/SIGND_KEK_FILE is set), the embedded CA and TSA, the databases. Idempotent.")
     @OptionGroup var data: DataDirectoryOption
+    @OptionGroup var config: ConfigOption
 
     func run() async throws {
         do {
             let dir = try data.ensureExists()
             let kek = try KeyEncryptionKey.load(dataDirectory: dir)
             let identity = try TSAIdentity.loadOrCreate(dataDirectory: dir, kek: kek)
+            let configuration = try config.load()
+            let ca = try Composition.embeddedCA(dataDirectory: dir, configuration: configuration)
+            _ = try Composition.database(dir)
+            _ = try Composition.audit(dir)
             print("data directory: \(dir)")
+            print("embedded CA: \(try await ca.caChain().map { "\($0.subject)" }.joined(separator: " <- ")), chain \(dir)/ca/")
             print("key-encryption key: id \(kek.id) (\(kek.origin))")
             print("embedded TSA: \(identity.certificate.subject), certificate \(dir)/tsa/tsa.pem, root \(dir)/tsa/root.pem")
         } catch {

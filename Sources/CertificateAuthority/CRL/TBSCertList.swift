@@ -45,7 +45,8 @@ public struct TBSCertList: DERImplicitlyTaggable, Hashable, Sendable {
             let version = try DER.optionalImplicitlyTagged(&nodes, tag: .integer) as Int?
             if let version, version != 1 { throw ASN1Error.invalidASN1Object(reason: "CRL version \(version); only v2 (1) may be encoded") }
             let signature = try CMSAlgorithmIdentifier(derEncoded: &nodes)
-            let issuer = try DistinguishedName(derEncoded: &nodes)
+            guard let issuerNode = nodes.next() else { throw ASN1Error.invalidASN1Object(reason: "CRL without issuer") }
+            let issuer = try DistinguishedName(derEncoded: issuerNode)
             guard let thisNode = nodes.next() else { throw ASN1Error.invalidASN1Object(reason: "CRL without thisUpdate") }
             let thisUpdate = try X509Time(derEncoded: thisNode).date
             var nextUpdate: Date?

@@ -50,20 +50,39 @@ public struct CSRValidator: Sendable {
     public func validate(_ bytes: [UInt8], expectedPublicKey: Certificate.PublicKey? = nil) throws -> ValidatedCSR {
         let der = try Self.der(from: bytes)
         let csr = try parse(der)
+        try Self.checkSignature(csr)
+        guard let keyType = KeyType(publicKey: csr.publicKey), profile.allowedKeyTypes.contains(keyType) else {
+            throw keyNotAllowed(KeyType.describe(csr.publicKey))
+        }
+        try Self.checkKey(csr, expected: expectedPublicKey)
+        let (subject, attributes) = try buildSubject(csr.subject)
+        return ValidatedCSR(request: csr, der: der, keyType: keyType, subject: subject, subjectAttributes: attributes)
+    }
+
+    /// Only the checks that do not depend on a profile (steps 1, 2 and 4): the request parses,
+    /// its self-signature verifies, and its key is `expectedPublicKey` when given. Used before
+    /// handing a CSR to an external CA, which applies its own profiles.
+    public static func verifyProofOfPossession(_ bytes: [UInt8], expectedPublicKey: Certificate.PublicKey? = nil) throws -> (der: [UInt8], request: CertificateSigningRequest) {
+        let der = try der(from: bytes)
+        let csr = try CSRValidator(profile: CertificateProfile(name: "external CA", allowedKeyTypes: KeyType.allCases)).parse(der)
+        try checkSignature(csr)
+        try checkKey(csr, expected: expectedPublicKey)
+        return (der, csr)
+    }
+
+    private static func checkSignature(_ csr: CertificateSigningRequest) throws {
         guard csr.version == .v1 else {
             throw CertificateAuthorityError(.csrMalformed, "the certificate request has version \(csr.version); only v1 (RFC 2986) exists")
         }
         guard csr.publicKey.isValidSignature(csr.signature, for: csr) else {
             throw CertificateAuthorityError(.csrBadSignature, "the certificate request's self-signature does not verify with its own public key; the request was altered or signed with another key")
         }
-        guard let keyType = KeyType(publicKey: csr.publicKey), profile.allowedKeyTypes.contains(keyType) else {
-            throw keyNotAllowed(KeyType.describe(csr.publicKey))
-        }
-        if let expectedPublicKey, expectedPublicKey != csr.publicKey {
+    }
+
+    private static func checkKey(_ csr: CertificateSigningRequest, expected: Certificate.PublicKey?) throws {
+        if let expected, expected != csr.publicKey {
             throw CertificateAuthorityError(.csrKeyMismatch, "the certificate request's public key (\(KeyType.describe(csr.publicKey))) is not the key registered for the device; the CSR must be signed with the device's own key")
         }
-        let (subject, attributes) = try buildSubject(csr.subject)
-        return ValidatedCSR(request: csr, der: der, keyType: keyType, subject: subject, subjectAttributes: attributes)
     }
 
     private func parse(_ der: [UInt8]) throws -> CertificateSigningRequest {

@@ -40,7 +40,7 @@ struct CRLDistributionPoints: CertificateExtensionConvertible {
     static func uris(in value: ArraySlice<UInt8>) throws -> [String] {
         try CADER.children(of: try DER.parse(value)).flatMap { point -> [String] in
             guard case .constructed(let fields) = point.content, let dpn = fields.first(where: { $0.identifier.tagNumber == 0 }),
-                  case .constructed(let choice) = dpn.content, let full = choice.first, full.identifier.tagNumber == 0,
+                  case .constructed(let choice) = dpn.content, let full = Array(choice).first, full.identifier.tagNumber == 0,
                   case .constructed(let names) = full.content else { return [] }
             return names.compactMap { node -> String? in
                 guard case .uniformResourceIdentifier(let uri) = try? GeneralName(derEncoded: node) else { return nil }

@@ -24,7 +24,8 @@ Content-Type application/timestamp-reply. Query parameters:
                           so this mode uses pyHanko's independent TSA implementation.
   delay=SECONDS           sleep before answering (timeouts)
 
-The server exits when its parent process (or $OPENSSL_TSA_PARENT_PID) goes away (so a crashed test run leaves nothing).
+The server exits when its parent process (or $OPENSSL_TSA_PARENT_PID) goes away, so a crashed
+test run leaves nothing behind.
 """
 import http.server
 import os

@@ -1,0 +1,400 @@
+import Audit
+import CertificateLifecycle
+import Crypto
+import Foundation
+import Jobs
+import Logging
+import PAdES
+import PDFSignatures
+import PDFSyntax
+import SCA
+import SigndCore
+import StateStore
+import SwiftASN1
+import Timestamping
+import X509
+
+/// Settings of one spool's pipeline.
+public struct PipelineConfiguration: Sendable {
+    /// A manifest whose PDF is missing or incomplete for this long fails with `document.missing`.
+    public var documentTimeout: TimeInterval = 600
+    /// Largest PDF accepted.
+    public var maximumDocumentBytes: Int64 = 8 << 30
+    /// Retries of retryable failures (TSA/CA/SCA unreachable) before the job fails.
+    public var maximumRetries: Int = 5
+    public var retryBase: TimeInterval = 2
+    public var digest: DigestAlgorithm = .sha256
+    public init() {}
+}
+
+/// Everything the pipeline uses, built by the composition root.
+public struct PipelineDependencies: Sendable {
+    public var database: StateDatabase
+    public var audit: AuditLog
+    public var authorizer: any JobAuthorizer
+    public var enrollment: EnrollmentService
+    /// Chain embedded after the signer certificate (issuing CA first); its last element is the
+    /// root used for the self-check.
+    public var caChain: [Certificate]
+    public var timestamper: TimestampClient?
+    public var clock: @Sendable () -> Date
+    public var logger: Logger
+
+    public init(database: StateDatabase, audit: AuditLog, authorizer: any JobAuthorizer, enrollment: EnrollmentService,
+                caChain: [Certificate], timestamper: TimestampClient?, clock: @escaping @Sendable () -> Date, logger: Logger) {
+        self.database = database
+        self.audit = audit
+        self.authorizer = authorizer
+        self.enrollment = enrollment
+        self.caChain = caChain
+        self.timestamper = timestamper
+        self.clock = clock
+        self.logger = logger
+    }
+}
+
+/// What happened to a manifest when it was looked at.
+public enum IntakeResult: Sendable, Equatable {
+    /// Claimed and processed to the end (delivered or failed), or scheduled for retry.
+    case processed(jobId: String)
+    /// The PDF is not there (or not complete) yet; look again later.
+    case waiting
+    /// Rejected before a job could be claimed (bad manifest, duplicate, timeout).
+    case rejected(code: String)
+    /// Not a manifest (e.g. a PDF, a temporary file).
+    case ignored
+}
+
+/// Turns spool files into signed PDFs or error reports. Each job moves through states persisted
+/// in the state database (claimed → authorized → signed → delivered | failed), so after a crash
+/// a job resumes at the step it had reached: authorization is never consumed twice and a signed
+/// result is delivered once.
+public actor JobPipeline {
+    public let layout: SpoolLayout
+    let configuration: PipelineConfiguration
+    let deps: PipelineDependencies
+    private var firstSeen: [String: Date] = [:]
+
+    public init(layout: SpoolLayout, configuration: PipelineConfiguration, dependencies: PipelineDependencies) {
+        self.layout = layout
+        self.configuration = configuration
+        self.deps = dependencies
+    }
+
+    var now: Date { deps.clock() }
+
+    // MARK: - Intake
+
+    /// Looks at `incoming/<name>`; manifests are `*.json`.
+    public func intake(manifestName name: String) async -> IntakeResult {
+        guard name.hasSuffix(".json"), !name.hasPrefix("."), !name.contains("/") else { return .ignored }
+        let path = layout.incoming + "/" + name
+        guard FileManager.default.fileExists(atPath: path) || SpoolFiles.isSymlink(path) else { return .ignored }
+        let manifest: SignManifest
+        do {
+            let data = try SpoolFiles.readRegular(path, limit: ManifestValidator.maximumManifestBytes)
+            manifest = try ManifestValidator.parse(data)
+        } catch {
+            let (code, message) = Self.describe(error)
+            rejectUnclaimed(files: [name], baseName: String(name.dropLast(5)), code: code, message: message, jobId: nil)
+            return .rejected(code: code)
+        }
+        let pdfPath = layout.incoming + "/" + manifest.document.file
+        let key = manifest.jobId
+        if firstSeen[key] == nil { firstSeen[key] = now }
+
+        // Duplicate job id: never processed twice.
+        if let existing = try? deps.database.job(manifest.jobId) {
+            let where_ = existing.resultPath ?? "\(layout.failed)/\(existing.jobId).error.json"
+            let files = [name] + (SpoolFiles.isRegularFile(pdfPath) ? [manifest.document.file] : [])
+            rejectUnclaimed(files: files, baseName: manifest.jobId + ".duplicate", code: "job.duplicate",
+                            message: "job \(manifest.jobId) was already processed (state \(existing.state.rawValue)); its result: \(where_). Use a new job id for a new job.",
+                            jobId: manifest.jobId)
+            firstSeen[key] = nil
+            return .rejected(code: "job.duplicate")
+        }
+
+        // The PDF must be present and hash to the manifest's digest (that is how we know it is complete).
+        var digest: String?
+        if SpoolFiles.isSymlink(pdfPath) {
+            rejectUnclaimed(files: [name, manifest.document.file], baseName: manifest.jobId, code: "spool.notRegularFile",
+                            message: "\(manifest.document.file) is a symbolic link; signd never follows links in the spool", jobId: manifest.jobId)
+            return .rejected(code: "spool.notRegularFile")
+        }
+        if SpoolFiles.isRegularFile(pdfPath) {
+            if let size = SpoolFiles.size(pdfPath), size > configuration.maximumDocumentBytes {
+                rejectUnclaimed(files: [name, manifest.document.file], baseName: manifest.jobId, code: "document.tooLarge",
+                                message: "the PDF has \(size) bytes; the limit is \(configuration.maximumDocumentBytes)", jobId: manifest.jobId)
+                return .rejected(code: "document.tooLarge")
+            }
+            digest = try? Self.sha256(ofFile: pdfPath)
+        }
+        guard let digest, digest == manifest.document.sha256 else {
+            if now.timeIntervalSince(firstSeen[key] ?? now) >= configuration.documentTimeout {
+                let present = digest != nil
+                firstSeen[key] = nil
+                let code = present ? "document.digestMismatch" : "document.missing"
+                let message = present
+                    ? "\(manifest.document.file) has SHA-256 \(digest!), not the manifest's \(manifest.document.sha256), after waiting \(Int(configuration.documentTimeout)) s; resend the PDF or correct the manifest"
+                    : "\(manifest.document.file) did not arrive within \(Int(configuration.documentTimeout)) s; write the PDF to incoming/ (temporary name, then rename) and resubmit"
+                rejectUnclaimed(files: [name] + (present ? [manifest.document.file] : []), baseName: manifest.jobId, code: code, message: message, jobId: manifest.jobId)
+                return .rejected(code: code)
+            }
+            return .waiting
+        }
+        firstSeen[key] = nil
+
+        // Claim: move both files into work/<job>/ (atomic renames), then record the job.
+        let workDir = layout.work + "/" + manifest.jobId
+        do {
+            try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o750])
+        } catch {
+            rejectUnclaimed(files: [name, manifest.document.file], baseName: manifest.jobId + ".duplicate", code: "job.duplicate",
+                            message: "job \(manifest.jobId) is already in progress; use a new job id for a new job", jobId: manifest.jobId)
+            return .rejected(code: "job.duplicate")
+        }
+        do {
+            try SpoolFiles.move(pdfPath, to: workDir + "/document.pdf")
+            try SpoolFiles.move(path, to: workDir + "/manifest.json")
+            SpoolFiles.fsyncDirectory(workDir)
+            SpoolFiles.fsyncDirectory(layout.incoming)
+            let record = JobRecord(jobId: manifest.jobId, spool: layout.name, state: .claimed, documentSha256: digest,
+                                   userId: manifest.signer.userId, deviceId: manifest.signer.deviceId, now: now)
+            _ = try deps.database.claimJob(record)
+        } catch {
+            deps.logger.error("claiming job failed", metadata: ["job": .string(manifest.jobId), "error": .string("\(error)")])
+            return .waiting
+        }
+        audit(.jobReceived, manifest: manifest, digest: digest, details: ["spool": layout.name, "mode": manifest.mode.rawValue, "level": manifest.level.rawValue])
+        await process(jobId: manifest.jobId)
+        return .processed(jobId: manifest.jobId)
+    }
+
+    /// Jobs found in work/ after a restart: with a state row they resume; without one (crash
+    /// between the renames and the insert) they are claimed now.
+    public func recover() async {
+        let dirs = (try? FileManager.default.contentsOfDirectory(atPath: layout.work)) ?? []
+        for jobId in dirs.sorted() where !jobId.hasPrefix(".") {
+            let workDir = layout.work + "/" + jobId
+            if let job = try? deps.database.job(jobId) {
+                if job.state != .delivered && job.state != .failed { await process(jobId: jobId) }
+                continue
+            }
+            guard let data = try? SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes),
+                  let manifest = try? ManifestValidator.parse(data), manifest.jobId == jobId,
+                  let digest = try? Self.sha256(ofFile: workDir + "/document.pdf") else { continue }
+            let record = JobRecord(jobId: jobId, spool: layout.name, state: .claimed, documentSha256: digest,
+                                   userId: manifest.signer.userId, deviceId: manifest.signer.deviceId, now: now)
+            _ = try? deps.database.claimJob(record)
+            await process(jobId: jobId)
+        }
+    }
+
+    /// Jobs whose retry time has come.
+    public func dueRetries() -> [String] {
+        ((try? deps.database.unfinishedJobs(spool: layout.name)) ?? []).filter { ($0.nextAttemptAt ?? .distantPast) <= now }.map(\.jobId)
+    }
+
+    // MARK: - Processing
+
+    public func process(jobId: String) async {
+        let workDir = layout.work + "/" + jobId
+        guard var job = try? deps.database.job(jobId) else { return }
+        if let next = job.nextAttemptAt, next > now { return }
+        let manifest: SignManifest
+        do {
+            manifest = try ManifestValidator.parse(try SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes))
+        } catch {
+            if job.state == .signed, FileManager.default.fileExists(atPath: layout.done + "/\(jobId).pdf") {
+                // Crash after the inputs were archived: only the result file may be missing.
+                finishDelivery(job: job, manifest: nil)
+            }
+            return
+        }
+        do {
+            if job.state == .claimed {
+                guard manifest.mode == .cloud else {
+                    throw SpoolError("mode.unsupported", "external-mode jobs are not supported by this signd version yet; submit the job in cloud mode")
+                }
+                let outcome = await deps.authorizer.authorize(manifest: manifest, documentSHA256: job.documentSha256, now: now, consume: true)
+                switch outcome {
+                case .authorized(let grant):
+                    try deps.database.setJobState(jobId, .authorized, now: now)
+                    audit(.jobAuthorized, manifest: manifest, digest: job.documentSha256, details: ["kind": grant.kind, "reference": grant.reference])
+                case .denied(let denial):
+                    audit(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
+                          details: ["code": denial.code.rawValue, "reason": denial.reason, "blockedDevice": String(denial.blockedDevice)])
+                    throw SpoolError(denial.publicCode, denial.publicMessage, retryable: denial.retryable)
+                }
+                job.state = .authorized
+            }
+            if job.state == .authorized {
+                let serial = try await sign(manifest: manifest, job: job, workDir: workDir)
+                try deps.database.setJobState(jobId, .signed, now: now)
+                audit(.jobSigned, manifest: manifest, digest: job.documentSha256, serial: serial,
+                      details: ["level": manifest.level.rawValue])
+                job.state = .signed
+            }
+            if job.state == .signed {
+                try deliver(job: job, manifest: manifest, workDir: workDir)
+            }
+        } catch {
+            let (code, message) = Self.describe(error)
+            let retryable = (error as? SpoolError)?.retryable ?? (error as? TimestampError)?.retryable ?? false
+            if retryable && job.attempts < configuration.maximumRetries {
+                let delay = configuration.retryBase * pow(2, Double(job.attempts))
+                try? deps.database.scheduleJobRetry(jobId, at: now.addingTimeInterval(delay), now: now, errorCode: code)
+                deps.logger.warning("job will be retried", metadata: ["job": .string(jobId), "code": .string(code), "in": .string("\(delay)s")])
+                return
+            }
+            fail(jobId: jobId, manifest: manifest, code: code, message: message, retryable: retryable)
+        }
+    }
+
+    /// Signs work/<job>/document.pdf into work/<job>/signed.pdf and checks the result with our
+    /// own verifier. Returns the signer certificate serial.
+    func sign(manifest: SignManifest, job: JobRecord, workDir: String) async throws -> String {
+        let signingTime = now
+        guard let certRecord = try deps.database.activeCertificate(deviceId: manifest.signer.deviceId, at: signingTime) else {
+            throw SpoolError("certificate.none", "device \(manifest.signer.deviceId) has no valid certificate; enroll it (signd enroll) before signing")
+        }
+        guard certRecord.userId == manifest.signer.userId else {
+            throw SpoolError("certificate.userMismatch", "the certificate of device \(manifest.signer.deviceId) belongs to another user")
+        }
+        let certificate = try Certificate(derEncoded: Array(certRecord.der))
+        let key = try deps.enrollment.cloudKey(deviceId: manifest.signer.deviceId)
+        let signer = try PrivateKeySigner(key: .p256(key), certificate: certificate)
+        let builder = PAdESSignatureBuilder(signer: signer, chain: deps.caChain, digest: configuration.digest)
+        let a = manifest.appearance
+        let request = SignatureRequest(fieldName: a?.fieldName, signingTime: signingTime, reason: a?.reason, location: a?.location,
+                                       contactInfo: a?.contactInfo, name: a?.name)
+        let output = workDir + "/signed.pdf"
+        let timestamper: TimestampClient? = manifest.level == .bt ? deps.timestamper : nil
+        if manifest.level == .bt && timestamper == nil {
+            throw SpoolError("tsa.notConfigured", "the job asks for B-T but no TSA is configured")
+        }
+        _ = try await PDFSigningService().sign(inputPath: workDir + "/document.pdf", outputPath: output, builder: builder,
+                                               request: request, timestamper: timestamper)
+        // Self-check: never deliver what our own verifier does not accept.
+        let document = try PDFDocument(source: try FileByteSource(path: output))
+        let verifier = PAdESVerifier(trustRoots: deps.caChain.last.map { [$0] }, validationTime: signingTime)
+        let report = try await verifier.verify(document: document, fileName: output)
+        guard let last = report.signatures.last, last.intact, last.trusted == true,
+              last.level == (manifest.level == .bt ? "B-T" : "B-B") else {
+            try? FileManager.default.removeItem(atPath: output)
+            throw SpoolError("signature.selfCheckFailed", "the signed output did not pass signd's own verification (\(report.signatures.last?.problems ?? [])); nothing was delivered")
+        }
+        return certRecord.serial
+    }
+
+    /// Publishes the result: done/<job>.pdf, then done/<job>.result.json (written last: its
+    /// presence means the job is complete), archives the inputs, removes the work directory.
+    func deliver(job: JobRecord, manifest: SignManifest, workDir: String) throws {
+        let donePDF = layout.done + "/\(job.jobId).pdf"
+        if FileManager.default.fileExists(atPath: workDir + "/signed.pdf") {
+            guard rename(workDir + "/signed.pdf", donePDF) == 0 else {
+                throw SpoolError("spool.io", "cannot publish \(donePDF): \(String(cString: strerror(errno)))", retryable: true)
+            }
+            SpoolFiles.fsyncDirectory(layout.done)
+        }
+        if SpoolFiles.isRegularFile(workDir + "/document.pdf") { try SpoolFiles.move(workDir + "/document.pdf", to: layout.archive + "/\(job.jobId).pdf") }
+        if SpoolFiles.isRegularFile(workDir + "/manifest.json") { try SpoolFiles.move(workDir + "/manifest.json", to: layout.archive + "/\(job.jobId).json") }
+        SpoolFiles.fsyncDirectory(layout.archive)
+        finishDelivery(job: job, manifest: manifest)
+    }
+
+    func finishDelivery(job: JobRecord, manifest: SignManifest?) {
+        let donePDF = layout.done + "/\(job.jobId).pdf"
+        let signedDigest = (try? Self.sha256(ofFile: donePDF)) ?? ""
+        let result: [String: String] = [
+            "jobId": job.jobId, "status": "signed", "document": "\(job.jobId).pdf",
+            "documentSha256": signedDigest, "originalSha256": job.documentSha256,
+            "level": manifest?.level.rawValue ?? "", "signedAt": ISO8601DateFormatter().string(from: now),
+        ]
+        try? Self.writeJSON(result, to: layout.done + "/\(job.jobId).result.json")
+        try? FileManager.default.removeItem(atPath: layout.work + "/" + job.jobId)
+        try? deps.database.setJobState(job.jobId, .delivered, now: now, resultPath: donePDF)
+        var entry = AuditEntry(type: .jobDelivered, jobId: job.jobId, userId: job.userId, deviceId: job.deviceId,
+                               documentSha256: job.documentSha256, details: ["output": donePDF, "outputSha256": signedDigest])
+        entry.outcome = "success"
+        _ = try? deps.audit.append(entry)
+        deps.logger.info("job delivered", metadata: ["job": .string(job.jobId)])
+    }
+
+    // MARK: - Failures
+
+    func fail(jobId: String, manifest: SignManifest, code: String, message: String, retryable: Bool) {
+        let workDir = layout.work + "/" + jobId
+        if SpoolFiles.isRegularFile(workDir + "/document.pdf") { _ = try? SpoolFiles.move(workDir + "/document.pdf", to: layout.failed + "/\(jobId).pdf") }
+        if SpoolFiles.isRegularFile(workDir + "/manifest.json") { _ = try? SpoolFiles.move(workDir + "/manifest.json", to: layout.failed + "/\(jobId).json") }
+        try? Self.writeError(jobId: jobId, code: code, message: message, retryable: retryable, to: layout.failed + "/\(jobId).error.json", at: now)
+        try? FileManager.default.removeItem(atPath: workDir)
+        try? deps.database.setJobState(jobId, .failed, now: now, errorCode: code, resultPath: layout.failed + "/\(jobId).error.json")
+        audit(.jobFailed, manifest: manifest, digest: nil, outcome: "failure", details: ["code": code, "message": message])
+        deps.logger.warning("job failed", metadata: ["job": .string(jobId), "code": .string(code)])
+    }
+
+    /// Moves unclaimed inputs to failed/ with an error report; nothing is deleted.
+    func rejectUnclaimed(files: [String], baseName: String, code: String, message: String, jobId: String?) {
+        for f in files {
+            let from = layout.incoming + "/" + f
+            if SpoolFiles.isRegularFile(from) || SpoolFiles.isSymlink(from) {
+                let ext = (f as NSString).pathExtension
+                _ = try? SpoolFiles.move(from, to: layout.failed + "/\(baseName).\(ext.isEmpty ? "input" : ext)")
+            }
+        }
+        let reportPath = layout.failed + "/\(baseName).error.json"
+        var target = reportPath
+        var n = 1
+        while FileManager.default.fileExists(atPath: target) { target = layout.failed + "/\(baseName).\(n).error.json"; n += 1 }
+        try? Self.writeError(jobId: jobId, code: code, message: message, retryable: false, to: target, at: now)
+        _ = try? deps.audit.append(AuditEntry(type: .jobFailed, jobId: jobId, outcome: "failure", details: ["code": code, "message": message, "files": files.joined(separator: ",")]))
+        deps.logger.warning("input rejected", metadata: ["code": .string(code), "files": .string(files.joined(separator: ","))])
+    }
+
+    // MARK: - Helpers
+
+    func audit(_ type: AuditEventType, manifest: SignManifest, digest: String?, serial: String? = nil, outcome: String = "success", details: [String: String] = [:]) {
+        _ = try? deps.audit.append(AuditEntry(type: type, jobId: manifest.jobId, userId: manifest.signer.userId, deviceId: manifest.signer.deviceId,
+                                              documentSha256: digest, certificateSerial: serial, outcome: outcome, details: details))
+    }
+
+    static func describe(_ error: any Error) -> (String, String) {
+        switch error {
+        case let e as ManifestError: return (e.code, e.message)
+        case let e as SpoolError: return (e.code, e.message)
+        case let e as PDFError: return (e.code.rawValue, e.description)
+        case let e as PAdESError: return (e.code.rawValue, e.message)
+        case let e as SignatureEmbeddingError: return (e.code.rawValue, e.message)
+        case let e as TimestampError: return (e.code.rawValue, e.description)
+        case let e as LifecycleError: return (e.code, e.message)
+        case let e as SecretError: return (e.code, e.message)
+        default: return ("internal", "an internal error occurred; the job was not signed (see the daemon log)")
+        }
+    }
+
+    static func sha256(ofFile path: String) throws -> String {
+        let source = try FileByteSource(path: path, followSymlinks: false)
+        var hasher = SHA256()
+        try source.forEachChunk(offset: 0, length: source.length) { hasher.update(bufferPointer: $0) }
+        return Hex.encode(Array(hasher.finalize()))
+    }
+
+    static func writeError(jobId: String?, code: String, message: String, retryable: Bool, to path: String, at: Date) throws {
+        struct Report: Encodable { let jobId: String?; let code: String; let message: String; let retryable: Bool; let at: String }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(Report(jobId: jobId, code: code, message: message, retryable: retryable, at: ISO8601DateFormatter().string(from: at)))
+        let writer = try AtomicFileWriter(path: path)
+        try writer.write(Array(data))
+        try writer.commit()
+    }
+
+    static func writeJSON(_ value: [String: String], to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let writer = try AtomicFileWriter(path: path)
+        try writer.write(Array(try encoder.encode(value)))
+        try writer.commit()
+    }
+}

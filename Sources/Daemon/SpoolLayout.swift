@@ -1,0 +1,91 @@
+import Foundation
+
+/// The directories of one named spool (docs/spool.md).
+public struct SpoolLayout: Sendable, Hashable {
+    public let name: String
+    public let root: String
+    public var incoming: String { root + "/incoming" }
+    public var work: String { root + "/work" }
+    public var pending: String { root + "/pending" }
+    public var signatures: String { root + "/signatures" }
+    public var done: String { root + "/done" }
+    public var failed: String { root + "/failed" }
+    public var archive: String { root + "/archive" }
+
+    public init(name: String, spoolRoot: String) {
+        self.name = name
+        self.root = spoolRoot + "/" + name
+    }
+
+    public func ensure() throws {
+        for dir in [incoming, work, pending, signatures, done, failed, archive] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        }
+    }
+}
+
+/// File operations for the spool that never follow symbolic links and never lose a file.
+enum SpoolFiles {
+    /// Reads a regular file (not a symlink) of at most `limit` bytes.
+    static func readRegular(_ path: String, limit: Int) throws -> Data {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { throw SpoolError("spool.io", "cannot stat \(path): \(String(cString: strerror(errno)))") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw SpoolError("spool.notRegularFile", "\(path) is not a regular file (symbolic links and special files are never followed)")
+        }
+        guard Int(st.st_size) <= limit else {
+            throw SpoolError("spool.tooLarge", "\(path) has \(st.st_size) bytes; the limit is \(limit)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw SpoolError("spool.io", "cannot read \(path)") }
+        return data
+    }
+
+    static func isRegularFile(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+
+    static func size(_ path: String) -> Int64? {
+        var st = stat()
+        return lstat(path, &st) == 0 ? Int64(st.st_size) : nil
+    }
+
+    /// Atomic rename; never overwrites: if the target exists a numbered name is chosen.
+    @discardableResult
+    static func move(_ from: String, to target: String) throws -> String {
+        var destination = target
+        var n = 1
+        while FileManager.default.fileExists(atPath: destination) || isSymlink(destination) {
+            let ext = (target as NSString).pathExtension
+            let base = (target as NSString).deletingPathExtension
+            destination = ext.isEmpty ? "\(base).\(n)" : "\(base).\(n).\(ext)"
+            n += 1
+        }
+        guard rename(from, destination) == 0 else {
+            throw SpoolError("spool.io", "cannot move \(from) to \(destination): \(String(cString: strerror(errno)))")
+        }
+        return destination
+    }
+
+    static func isSymlink(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK
+    }
+
+    static func fsyncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { _ = fsync(fd); close(fd) }
+    }
+}
+
+public struct SpoolError: Error, Sendable, CustomStringConvertible {
+    public let code: String
+    public let message: String
+    public let retryable: Bool
+    public init(_ code: String, _ message: String, retryable: Bool = false) {
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+    }
+    public var description: String { "[\(code)] \(message)" }
+}

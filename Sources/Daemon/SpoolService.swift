@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+
+/// A queue of manifest names with de-duplication: a name queued twice is processed once.
+actor IntakeQueue {
+    private var items: [String] = []
+    private var queued: Set<String> = []
+    private var waiters: [CheckedContinuation<String?, Never>] = []
+    private var closed = false
+
+    func push(_ name: String) {
+        guard !closed, queued.insert(name).inserted else { return }
+        if !waiters.isEmpty {
+            queued.remove(name)
+            waiters.removeFirst().resume(returning: name)
+        } else {
+            items.append(name)
+        }
+    }
+
+    func next() async -> String? {
+        if !items.isEmpty {
+            let n = items.removeFirst()
+            queued.remove(n)
+            return n
+        }
+        if closed { return nil }
+        return await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func close() {
+        closed = true
+        for w in waiters { w.resume(returning: nil) }
+        waiters.removeAll()
+    }
+
+    var depth: Int { items.count }
+}
+
+/// Runs one spool: startup recovery and scan, inotify events, a periodic rescan as a safety net
+/// (queue overflow, network file systems, PDFs that arrive after their manifest), retries, and
+/// N workers. Cancellation stops intake; jobs in progress finish first.
+public final class SpoolService: Sendable {
+    public let pipeline: JobPipeline
+    let layout: SpoolLayout
+    let workers: Int
+    let rescanInterval: TimeInterval
+    let logger: Logger
+    let queue = IntakeQueue()
+
+    public init(pipeline: JobPipeline, layout: SpoolLayout, workers: Int = 2, rescanInterval: TimeInterval = 5, logger: Logger) {
+        self.pipeline = pipeline
+        self.layout = layout
+        self.workers = max(1, workers)
+        self.rescanInterval = rescanInterval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try layout.ensure()
+        let watcher = try InotifyWatcher()
+        try watcher.watch(layout.incoming)
+        await pipeline.recover()
+        await scan()
+        logger.info("spool ready", metadata: ["spool": .string(layout.name), "incoming": .string(layout.incoming)])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await event in watcher.events() {
+                    switch event {
+                    case .file(_, let name): await self.queue.push(name)
+                    case .overflow: await self.scan()
+                    }
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(nanoseconds: UInt64(self.rescanInterval * 1e9))
+                    if Task.isCancelled { break }
+                    await self.scan()
+                    for jobId in await self.pipeline.dueRetries() { await self.pipeline.process(jobId: jobId) }
+                }
+            }
+            for _ in 0..<workers {
+                group.addTask {
+                    while let name = await self.queue.next() {
+                        _ = await self.pipeline.intake(manifestName: name)
+                    }
+                }
+            }
+            await withTaskCancellationHandler {
+                while !Task.isCancelled { try? await Task.sleep(nanoseconds: 3_600 * 1_000_000_000) }
+            } onCancel: {
+                watcher.stop()
+            }
+            await queue.close()
+            group.cancelAll()
+        }
+        logger.info("spool stopped", metadata: ["spool": .string(layout.name)])
+    }
+
+    /// Queues every manifest in incoming/.
+    func scan() async {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.incoming)) ?? []
+        for name in names.sorted() where name.hasSuffix(".json") && !name.hasPrefix(".") {
+            await queue.push(name)
+        }
+    }
+}

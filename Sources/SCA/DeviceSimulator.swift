@@ -1,0 +1,185 @@
+import Crypto
+import Foundation
+import Jobs
+import SigndCore
+import SwiftASN1
+import X509
+
+/// A stand-in for the user's phone, for integrators and tests: a P-256 key pair kept in a
+/// directory the simulator owns (`device-key.pem`, mode 0600, PKCS#8 PEM; `device-public.pem`,
+/// SubjectPublicKeyInfo PEM), and the things the phone does with it: a CSR, an authorization
+/// statement for a job, a complete sign manifest, and the ECDSA signature over a DTBS (external
+/// mode).
+public struct DeviceSimulator: @unchecked Sendable {
+    public static let privateKeyFileName = "device-key.pem"
+    public static let publicKeyFileName = "device-public.pem"
+
+    public let privateKey: P256.Signing.PrivateKey
+    /// The directory the key lives in (nil for an in-memory device).
+    public let directory: String?
+
+    /// An in-memory device (tests).
+    public init(privateKey: P256.Signing.PrivateKey = P256.Signing.PrivateKey()) {
+        self.privateKey = privateKey
+        self.directory = nil
+    }
+
+    /// Loads the device key from `directory`.
+    public init(directory: String) throws {
+        let path = directory + "/" + Self.privateKeyFileName
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SCAError(code: "sim.noDevice", message: "no device key at \(path); create one with `signd device-sim create --dir \(directory)`")
+        }
+        do {
+            privateKey = try P256.Signing.PrivateKey(pemRepresentation: String(decoding: data, as: UTF8.self))
+        } catch {
+            throw SCAError(code: "sim.badKey", message: "\(path) is not a PEM EC P-256 private key")
+        }
+        self.directory = directory
+    }
+
+    /// Creates a new device key pair in `directory` (created 0700 if missing). Refuses to replace
+    /// an existing key: it is the device's identity.
+    public static func create(directory: String) throws -> DeviceSimulator {
+        let keyPath = directory + "/" + privateKeyFileName
+        if FileManager.default.fileExists(atPath: keyPath) {
+            throw SCAError(code: "sim.exists", message: "\(keyPath) already exists; use another --dir for a new device, or delete it to start over")
+        }
+        let key = P256.Signing.PrivateKey()
+        try SecureFile.write(Array(key.pemRepresentation.utf8) + [0x0A], to: keyPath)
+        let publicPath = directory + "/" + publicKeyFileName
+        let writer = try AtomicFileWriter(path: publicPath, mode: 0o644)
+        try writer.write(Array(key.publicKey.pemRepresentation.utf8) + [0x0A])
+        try writer.commit()
+        return try DeviceSimulator(directory: directory)
+    }
+
+    public var publicKey: P256.Signing.PublicKey { privateKey.publicKey }
+    public var publicKeyPEM: String { publicKey.pemRepresentation + "\n" }
+    public var publicKeyPath: String? { directory.map { $0 + "/" + Self.publicKeyFileName } }
+
+    // MARK: CSR
+
+    /// A PKCS#10 request for the device key, signed by it (ECDSA with SHA-256), for `subject`
+    /// (RFC 4514, see ``SubjectName``). Returns DER.
+    public func csr(subject: String) throws -> [UInt8] {
+        let name = try SubjectName.parse(subject)
+        let request = try CertificateSigningRequest(version: .v1, subject: name, privateKey: .init(privateKey),
+                                                    attributes: CertificateSigningRequest.Attributes(), signatureAlgorithm: .ecdsaWithSHA256)
+        var serializer = DER.Serializer()
+        try serializer.serialize(request)
+        return serializer.serializedBytes
+    }
+
+    public func csrPEM(subject: String) throws -> String {
+        try PEMDocument(type: "CERTIFICATE REQUEST", derBytes: csr(subject: subject)).pemString + "\n"
+    }
+
+    // MARK: Authorization
+
+    /// 24 random base64url characters (144 bits).
+    public static func makeNonce<R: RandomNumberGenerator>(using generator: inout R) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        return String((0..<24).map { _ in alphabet[Int(generator.next() % 64)] })
+    }
+
+    public static func makeNonce() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return makeNonce(using: &generator)
+    }
+
+    /// The statement for one job, valid from `now` for `expiresIn` seconds (default 300).
+    public static func statement(jobId: String, documentSHA256: String, userId: String, deviceId: String, level: SignatureLevel,
+                                 now: Date, expiresIn: TimeInterval = 300, nonce: String = DeviceSimulator.makeNonce()) -> AuthorizationStatement {
+        let start = Int64(now.timeIntervalSince1970.rounded(.down))
+        return AuthorizationStatement(jobId: jobId, documentSha256: documentSHA256.lowercased(), deviceId: deviceId, userId: userId,
+                                      level: level, notBefore: start, expiresAt: start + Int64(expiresIn.rounded()), nonce: nonce)
+    }
+
+    /// Signs `statement` and wraps it as a device-signature authorization.
+    public func authorize(_ statement: AuthorizationStatement, format: ECDSASignatureFormat = .der) throws -> Authorization {
+        let signature = try privateKey.signature(for: statement.canonicalBytes)
+        let bytes = format == .der ? Array(signature.derRepresentation) : Array(signature.rawRepresentation)
+        return Authorization(kind: AuthorizationKind.deviceSignature, statement: statement, signature: Data(bytes).base64EncodedString(),
+                             signatureFormat: format.rawValue)
+    }
+
+    /// The authorization for a job over the PDF at `documentPath` (its SHA-256 is computed here).
+    public func authorize(jobId: String, documentPath: String, userId: String, deviceId: String, level: SignatureLevel,
+                          now: Date, expiresIn: TimeInterval = 300, format: ECDSASignatureFormat = .der) throws -> Authorization {
+        let digest = try FileDigest.sha256Hex(path: documentPath)
+        return try authorize(Self.statement(jobId: jobId, documentSHA256: digest, userId: userId, deviceId: deviceId, level: level,
+                                            now: now, expiresIn: expiresIn), format: format)
+    }
+
+    /// A complete, valid version-1 sign manifest for the PDF at `pdfPath`: file name, digest,
+    /// signer, mode, level and (cloud mode) a fresh device-signature authorization. In external
+    /// mode the device's signature over the DTBS is the SCA proof, so no authorization is added.
+    public func manifest(pdfPath: String, jobId: String, userId: String, deviceId: String, level: SignatureLevel = .bt,
+                         mode: SigningMode = .cloud, now: Date, expiresIn: TimeInterval = 300) throws -> SignManifest {
+        let fileName = (pdfPath as NSString).lastPathComponent
+        let digest = try FileDigest.sha256Hex(path: pdfPath)
+        var authorization: Authorization?
+        if mode == .cloud {
+            authorization = try authorize(Self.statement(jobId: jobId, documentSHA256: digest, userId: userId, deviceId: deviceId,
+                                                         level: level, now: now, expiresIn: expiresIn))
+        }
+        let manifest = SignManifest(jobId: jobId, document: .init(file: fileName, sha256: digest), signer: .init(userId: userId, deviceId: deviceId),
+                                    mode: mode, level: level, authorization: authorization)
+        do { try ManifestValidator.validate(manifest) } catch let e as ManifestError {
+            throw SCAError(code: e.code, message: e.message)
+        }
+        return manifest
+    }
+
+    // MARK: External mode
+
+    /// ECDSA P-256 / SHA-256 over the DTBS (the DER signed attributes, hashed here), DER-encoded.
+    public func signDTBS(_ dtbs: [UInt8]) throws -> [UInt8] {
+        Array(try privateKey.signature(for: dtbs).derRepresentation)
+    }
+
+    /// A pending-signature request as the orchestrator relays it: `{"jobId", "dtbs" (base64)}`
+    /// (other fields are ignored).
+    public struct PendingDTBS: Codable, Sendable {
+        public var jobId: String
+        public var dtbs: String
+    }
+
+    /// The answer for `signatures/`: `{"jobId", "signature" (base64 DER)}`.
+    public struct DTBSSignature: Codable, Sendable, Hashable {
+        public var jobId: String
+        public var signature: String
+    }
+
+    public func signPending(_ json: Data) throws -> DTBSSignature {
+        let pending: PendingDTBS
+        do { pending = try JSONDecoder().decode(PendingDTBS.self, from: json) } catch {
+            throw SCAError(code: "sim.badDTBS", message: "the pending file is not JSON with string fields \"jobId\" and \"dtbs\"")
+        }
+        guard let dtbs = Data(base64Encoded: pending.dtbs), !dtbs.isEmpty else {
+            throw SCAError(code: "sim.badDTBS", message: "\"dtbs\" of job \(pending.jobId) is not base64")
+        }
+        return DTBSSignature(jobId: pending.jobId, signature: Data(try signDTBS(Array(dtbs))).base64EncodedString())
+    }
+}
+
+/// SHA-256 of a file, read in 1 MiB chunks.
+public enum FileDigest {
+    public static func sha256Hex(path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw SCAError(code: "io.read", message: "cannot open \(path); check that the file exists and is readable")
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while true {
+            let chunk: Data?
+            do { chunk = try handle.read(upToCount: 1 << 20) } catch {
+                throw SCAError(code: "io.read", message: "reading \(path) failed: \(error)")
+            }
+            guard let chunk, !chunk.isEmpty else { break }
+            hasher.update(data: chunk)
+        }
+        return Hex.encode(Array(hasher.finalize()))
+    }
+}

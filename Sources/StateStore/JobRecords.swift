@@ -1,0 +1,100 @@
+import Foundation
+import GRDB
+
+/// Persisted state of a spool job. A job id is claimed once (primary key), so a job is
+/// processed exactly once across crashes and restarts; each step records its state before the
+/// next begins.
+public enum JobState: String, Codable, Sendable, DatabaseValueConvertible {
+    /// Inputs moved to work/<job>/; authorization not yet consumed.
+    case claimed
+    /// SCA authorization verified and consumed; must not be re-run.
+    case authorized
+    /// Signed output written (and verified) in work/<job>/; not yet delivered.
+    case signed
+    case delivered
+    case failed
+}
+
+public struct JobRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "job"
+    public var jobId: String
+    public var spool: String
+    public var state: JobState
+    public var documentSha256: String
+    public var userId: String
+    public var deviceId: String
+    public var attempts: Int
+    public var nextAttemptAt: Date?
+    public var errorCode: String?
+    public var resultPath: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(jobId: String, spool: String, state: JobState, documentSha256: String, userId: String, deviceId: String, now: Date) {
+        self.jobId = jobId
+        self.spool = spool
+        self.state = state
+        self.documentSha256 = documentSha256
+        self.userId = userId
+        self.deviceId = deviceId
+        self.attempts = 0
+        self.createdAt = now
+        self.updatedAt = now
+    }
+}
+
+extension StateDatabase {
+    /// Claims a job id. Returns nil when the id is already known (a duplicate), with the
+    /// existing record.
+    public func claimJob(_ record: JobRecord) throws -> (claimed: Bool, existing: JobRecord?) {
+        try writer.write { db in
+            if let existing = try JobRecord.fetchOne(db, key: record.jobId) { return (false, existing) }
+            try record.insert(db)
+            return (true, nil)
+        }
+    }
+
+    public func job(_ id: String) throws -> JobRecord? {
+        try writer.read { try JobRecord.fetchOne($0, key: id) }
+    }
+
+    public func setJobState(_ id: String, _ state: JobState, now: Date, errorCode: String? = nil, resultPath: String? = nil) throws {
+        try writer.write { db in
+            guard var job = try JobRecord.fetchOne(db, key: id) else { return }
+            job.state = state
+            job.updatedAt = now
+            if let errorCode { job.errorCode = errorCode }
+            if let resultPath { job.resultPath = resultPath }
+            try job.update(db)
+        }
+    }
+
+    public func scheduleJobRetry(_ id: String, at date: Date, now: Date, errorCode: String) throws {
+        try writer.write { db in
+            guard var job = try JobRecord.fetchOne(db, key: id) else { return }
+            job.attempts += 1
+            job.nextAttemptAt = date
+            job.errorCode = errorCode
+            job.updatedAt = now
+            try job.update(db)
+        }
+    }
+
+    /// Jobs not yet delivered or failed (resumed after a restart).
+    public func unfinishedJobs(spool: String) throws -> [JobRecord] {
+        try writer.read { db in
+            try JobRecord.filter(Column("spool") == spool && ["claimed", "authorized", "signed"].contains(Column("state")))
+                .order(Column("createdAt")).fetchAll(db)
+        }
+    }
+
+    public func jobCounts() throws -> [String: Int] {
+        try writer.read { db in
+            var out: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM job GROUP BY state") {
+                out[row["state"]] = row["n"]
+            }
+            return out
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import CertificateAuthority
+import CertificateLifecycle
+import Foundation
+import SCA
+
+/// The configuration file (JSON, `--config FILE` or `$SIGND_CONFIG`), documented key by key in
+/// docs/configuration.md. Every key has a default, so no file is needed. Selected keys can be
+/// overridden by `SIGND_...` environment variables; secrets come only from the environment or
+/// `*_FILE` paths, never from this file.
+struct SigndConfiguration: Codable, Sendable {
+    struct Spool: Codable, Sendable {
+        var name: String
+        var level: String?
+        var workers: Int?
+        var documentTimeoutSeconds: Double?
+    }
+    struct CA: Codable, Sendable {
+        /// `embedded` (default) or `ejbca`.
+        var kind: String?
+        /// Embedded CA key algorithm at creation: P-256 (default), P-384, RSA-2048/3072/4096.
+        var keyAlgorithm: String?
+        var profiles: [CertificateProfile]?
+        var ejbca: EJBCAConfiguration?
+    }
+    struct TSA: Codable, Sendable {
+        /// RFC 3161 URLs in failover order; empty: the embedded TSA in-process.
+        var urls: [String]?
+        var trustPath: String?
+        var policy: String?
+        var timeoutSeconds: Double?
+    }
+    struct Renewal: Codable, Sendable {
+        /// "14d", "36h", "20%" (of lifetime).
+        var threshold: String?
+        var intervalSeconds: Double?
+        var batchSize: Int?
+    }
+    struct SCA: Codable, Sendable {
+        var maxLifetimeSeconds: Double?
+        var clockSkewSeconds: Double?
+        var maxFailures: Int?
+    }
+    struct HTTP: Codable, Sendable {
+        var listen: String?
+    }
+
+    var spoolRoot: String?
+    var spools: [Spool]?
+    var ca: CA?
+    var tsa: TSA?
+    var renewal: Renewal?
+    var sca: SCA?
+    var http: HTTP?
+
+    static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SigndConfiguration {
+        var config = SigndConfiguration()
+        if let path = path ?? environment["SIGND_CONFIG"] {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("cannot read the configuration file \(path)")
+            }
+            do { config = try JSONDecoder().decode(SigndConfiguration.self, from: data) } catch {
+                throw ValidationError("the configuration file \(path) is not valid: \(error)")
+            }
+        }
+        if let v = environment["SIGND_SPOOL_ROOT"] { config.spoolRoot = v }
+        if let v = environment["SIGND_TSA_URLS"] { config.tsa = config.tsa ?? TSA(); config.tsa?.urls = v.split(separator: ",").map(String.init) }
+        if let v = environment["SIGND_CA_KIND"] { config.ca = config.ca ?? CA(); config.ca?.kind = v }
+        if let v = environment["SIGND_RENEWAL_THRESHOLD"] { config.renewal = config.renewal ?? Renewal(); config.renewal?.threshold = v }
+        if let v = environment["SIGND_HTTP_LISTEN"] { config.http = config.http ?? HTTP(); config.http?.listen = v }
+        return config
+    }
+
+    var profiles: CertificateProfiles {
+        get throws { try CertificateProfiles(ca?.profiles ?? []) }
+    }
+
+    var renewalConfiguration: RenewalConfiguration {
+        get throws {
+            var r = RenewalConfiguration()
+            if let t = renewal?.threshold {
+                guard let parsed = RenewalThreshold(text: t) else { throw ValidationError("renewal.threshold '\(t)' must look like 14d, 36h, 90m or 20%") }
+                r.threshold = parsed
+            }
+            if let i = renewal?.intervalSeconds { r.interval = i }
+            if let b = renewal?.batchSize { r.batchSize = b }
+            return r
+        }
+    }
+
+    var scaConfiguration: SCAConfiguration {
+        var s = SCAConfiguration()
+        if let v = sca?.maxLifetimeSeconds { s.maxLifetime = v }
+        if let v = sca?.clockSkewSeconds { s.clockSkew = v }
+        if let v = sca?.maxFailures { s.maxFailures = v }
+        return s
+    }
+}
+
+/// `--config FILE`, shared by commands whose behaviour depends on configuration.
+struct ConfigOption: ParsableArguments {
+    @Option(help: "Configuration file (JSON; default $SIGND_CONFIG, else built-in defaults).") var config: String?
+    func load() throws -> SigndConfiguration { try SigndConfiguration.load(path: config) }
+}
