@@ -277,12 +277,17 @@ public actor JobPipeline {
                                                request: request, timestamper: timestamper)
         // Self-check: never deliver what our own verifier does not accept.
         let document = try PDFDocument(source: try FileByteSource(path: output))
-        let verifier = PAdESVerifier(trustRoots: deps.caChain.last.map { [$0] }, validationTime: signingTime)
+        let tsaValidator = deps.timestamper?.configuration.validator
+        let verifier = PAdESVerifier(trustRoots: deps.caChain.last.map { [$0] }, validationTime: signingTime) { token, value in
+            guard let tsaValidator else { return TimestampReport(genTime: "?", tsa: nil, imprintValid: false, signatureValid: false, trusted: nil, problems: ["notConfigured"]) }
+            return await tsaValidator.report(token: token, signatureValue: value)
+        }
         let report = try await verifier.verify(document: document, fileName: output)
         guard let last = report.signatures.last, last.intact, last.trusted == true,
               last.level == (manifest.level == .bt ? "B-T" : "B-B") else {
             try? FileManager.default.removeItem(atPath: output)
-            throw SpoolError("signature.selfCheckFailed", "the signed output did not pass signd's own verification (\(report.signatures.last?.problems ?? [])); nothing was delivered")
+            let found = report.signatures.last.map { "level \($0.level), intact \($0.intact), trusted \(String(describing: $0.trusted)), problems \($0.problems)" } ?? "no signature"
+            throw SpoolError("signature.selfCheckFailed", "the signed output did not pass signd's own verification (\(found)); nothing was delivered")
         }
         return certRecord.serial
     }

@@ -1,3 +1,4 @@
+import CertificateAuthority
 import Crypto
 import Foundation
 import SCA
@@ -65,11 +66,11 @@ final class DeviceRegistryTests: XCTestCase {
     }
 
     func storeCertificate(_ db: StateDatabase, serial: String, status: CertificateStatus, deviceId: String = "phone-1") throws {
-        try db.writer.write { database in
-            try CertificateRecord(serial: serial, deviceId: deviceId, csrId: nil, userId: "user-1", der: Data([0x30, 0x00]), subject: "CN=x",
-                                  issuer: "CN=ca", profile: "qes", notBefore: now.addingTimeInterval(-86_400), notAfter: now.addingTimeInterval(86_400),
-                                  status: status, createdAt: now).insert(database)
-        }
+        // storeIssuedCertificate supersedes the device's earlier active certificate: store active ones last.
+        try db.storeIssuedCertificate(CertificateRecord(
+            serial: serial, deviceId: deviceId, csrId: nil, userId: "user-1", der: Data([0x30, 0x00]), subject: "CN=x",
+            issuer: "CN=ca", profile: "qes", notBefore: now.addingTimeInterval(-86_400), notAfter: now.addingTimeInterval(86_400),
+            status: status, createdAt: now))
     }
 
     func testRemoveRevokesActiveAndSupersededCertificates() async throws {
@@ -78,11 +79,12 @@ final class DeviceRegistryTests: XCTestCase {
         let registry = DeviceRegistry(database: db, certificateAuthority: ca)
         try registry.register(deviceId: "phone-1", userId: "user-1", publicKey: P256.Signing.PrivateKey().publicKey, now: now)
         try registry.register(deviceId: "phone-2", userId: "user-1", publicKey: P256.Signing.PrivateKey().publicKey, now: now)
-        try storeCertificate(db, serial: "0a", status: .superseded)
-        try storeCertificate(db, serial: "0b", status: .active)
         try storeCertificate(db, serial: "0c", status: .revoked)
         try storeCertificate(db, serial: "0d", status: .expired)
         try storeCertificate(db, serial: "0e", status: .active, deviceId: "phone-2")
+        try storeCertificate(db, serial: "0a", status: .active)
+        try storeCertificate(db, serial: "0b", status: .active) // 0a becomes superseded
+        XCTAssertEqual(try db.certificate(serial: "0a")?.status, .superseded)
 
         let report = try await registry.remove(deviceId: "phone-1", now: now)
         XCTAssertTrue(report.complete)
