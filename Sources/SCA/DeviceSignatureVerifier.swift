@@ -29,7 +29,9 @@ public struct LocalDeviceSignatureVerifier: DeviceSignatureVerifier {
         guard let der = device.publicKeyDER else {
             return .noKey(reason: "device \(device.id) has no registered public key (a cloud-mode device?); register its P-256 key with `signd device register`")
         }
-        guard let key = try? P256.Signing.PublicKey(derRepresentation: der) else {
+        // SubjectPublicKeyInfo DER as registered by `signd device register`; a bare uncompressed
+        // point (65 bytes, X9.63) is read too.
+        guard let key = (try? P256.Signing.PublicKey(derRepresentation: der)) ?? (try? P256.Signing.PublicKey(x963Representation: der)) else {
             return .noKey(reason: "the registered key of device \(device.id) is not a P-256 SubjectPublicKeyInfo")
         }
         if key.isValidSignature(signature, for: data) { return .valid }

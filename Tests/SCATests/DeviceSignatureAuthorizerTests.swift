@@ -195,6 +195,14 @@ final class DeviceSignatureAuthorizerTests: XCTestCase {
         assertDenied(await authorize(f.manifest(token, deviceId: "cloud-1")), .noDeviceKey)
     }
 
+    func testDeviceKeyStoredAsBarePointIsUsable() async throws {
+        // CertificateLifecycle may register a device from a CSR key as the raw X9.63 point.
+        let phone = DeviceSimulator()
+        try f.database.registerDevice(id: "phone-3", userId: f.userId, publicKeyDER: Array(phone.publicKey.x963Representation), now: f.now)
+        let token = try f.token(f.statement(deviceId: "phone-3"), signer: phone)
+        assertAuthorized(await authorize(f.manifest(token, deviceId: "phone-3")))
+    }
+
     func testSignatureThatIsNotBase64IsMalformed() async throws {
         var token = try f.token()
         token.signature = "not base64 !!"
