@@ -29,7 +29,10 @@ public struct EnrollmentService: Sendable {
         do { csr = try CertificateSigningRequest(derEncoded: csrDER) } catch {
             throw CertificateAuthorityError(.csrMalformed, "the CSR is not a DER or PEM PKCS#10 request")
         }
-        let csrKey = Array(csr.publicKey.subjectPublicKeyInfoBytes)
+        // The device registry stores SubjectPublicKeyInfo DER; compare in that form.
+        var keySerializer = DER.Serializer()
+        try keySerializer.serialize(csr.publicKey)
+        let csrKey = keySerializer.serializedBytes
         let now = clock()
         if let device = try database.device(deviceId) {
             guard device.userId == userId else {

@@ -17,18 +17,19 @@ public final class HTTPTimestampTransport: TimestampTransport, @unchecked Sendab
     ///   - clientCertificatePEM / clientKeyPEM: paths for client-certificate TLS.
     public init(basicCredentials: (user: String, password: String)? = nil,
                 clientCertificatePEM: String? = nil, clientKeyPEM: String? = nil) throws {
+        // Our own client: a refused connection fails at once (no re-dialling until the request
+        // deadline), so failover to the next TSA is immediate; connecting is bounded separately.
+        var config = HTTPClient.Configuration()
+        config.connectionPool.retryConnectionEstablishment = false
+        config.timeout.connect = .seconds(5)
         if let cert = clientCertificatePEM, let key = clientKeyPEM {
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
-            var config = HTTPClient.Configuration()
             config.tlsConfiguration = tls
-            client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
-            ownsClient = true
-        } else {
-            client = HTTPClient.shared
-            ownsClient = false
         }
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        ownsClient = true
         basicAuthorization = basicCredentials.map { "Basic " + Data("\($0.user):\($0.password)".utf8).base64EncodedString() }
     }
 

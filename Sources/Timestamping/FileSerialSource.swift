@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import SigndCore
 
@@ -17,8 +20,26 @@ public actor FileSerialSource: TSASerialSource {
 
     public func next() async throws -> [UInt8] {
         if nextValue >= blockEnd {
-            let stored = FileManager.default.contents(atPath: path)
-                .flatMap { UInt64(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+            // An exclusive lock makes the read-and-reserve atomic across processes sharing the
+            // data directory (a `tsa serve` and a `sign` at the same time).
+            let lockFD = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard lockFD >= 0 else {
+                throw TimestampError(.identity, "cannot open the TSA serial lock \(path).lock: \(String(cString: strerror(errno)))")
+            }
+            defer { close(lockFD) }
+            guard flock(lockFD, LOCK_EX) == 0 else {
+                throw TimestampError(.identity, "cannot lock the TSA serial file \(path): \(String(cString: strerror(errno)))")
+            }
+            defer { flock(lockFD, LOCK_UN) }
+            var stored: UInt64 = 0
+            if let data = FileManager.default.contents(atPath: path) {
+                let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                guard let value = UInt64(text) else {
+                    // Never restart numbering: a damaged counter stops issuance instead.
+                    throw TimestampError(.identity, "the TSA serial counter \(path) is damaged; restore it (it must hold the last reserved serial) before issuing tokens")
+                }
+                stored = value
+            }
             let start = max(stored, nextValue)
             let end = start + blockSize
             let writer = try AtomicFileWriter(path: path, mode: 0o644)
