@@ -252,5 +252,10 @@ let package = Package(
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: ["TestSupport", "Jobs", "Audit", "SigndCore"],
+            swiftSettings: strict
+        ),
     ]
 )

@@ -33,6 +33,7 @@ need_deb openssl openssl
 need_deb libnss3-tools certutil   # NSS trust db so pdfsig reports "Certificate is Trusted."
 need_deb zlib1g-dev
 need_deb libsqlite3-dev
+need_deb sqlite3 sqlite3             # sqlite3 shell: DaemonTests tamper with the audit database
 if ! "$PYTHON" -m pip --version >/dev/null 2>&1; then
     need_deb python3-pip
 fi

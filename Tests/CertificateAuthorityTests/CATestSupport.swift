@@ -21,7 +21,8 @@ final class TestClock: @unchecked Sendable {
     private let lock = NSLock()
     private var current: Date
 
-    init(_ start: Date = Date(timeIntervalSince1970: 1_767_225_600)) { current = start } // 2026-01-01T00:00:00Z
+    /// Starts at the current time in whole seconds (openssl checks validity against the real clock).
+    init(_ start: Date = Date(timeIntervalSince1970: floor(Date().timeIntervalSince1970))) { current = start }
 
     var now: Date {
         lock.lock()

@@ -93,7 +93,7 @@ final class EmbeddedCAIssuanceTests: XCTestCase {
             RelativeDistinguishedName(try .init(type: [2, 5, 4, 5], printableString: "DEV-42")),
         ])
         let cert = try f.issue(subject: subject, profile: "p").certificate
-        XCTAssertEqual(cert.subject.description, "C=CZ,CN=Jan Novak,SERIALNUMBER=DEV-42")
+        XCTAssertEqual(cert.subject.description, "2.5.4.5=DEV-42,CN=Jan Novak,C=CZ", "CSR order kept (printed most specific first)")
         let cn = try XCTUnwrap(cert.subject.flatMap { $0 }.first { $0.type == .RDNAttributeType.commonName })
         XCTAssertEqual(cn.value, .init(utf8String: "Jan Novak"), "CN is UTF8String in issued certificates")
         let serial = try XCTUnwrap(cert.subject.flatMap { $0 }.first { $0.type == [2, 5, 4, 5] })

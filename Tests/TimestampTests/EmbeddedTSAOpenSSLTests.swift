@@ -25,6 +25,11 @@ final class EmbeddedTSAOpenSSLTests: XCTestCase {
         try writeFile(Array("the data to timestamp, \(UUID())\n".utf8), to: dataFile)
     }
 
+    override func tearDown() async throws {
+        dir = nil  // XCTest keeps test case objects alive: release the directory now
+        tsa = nil
+    }
+
     // MARK: Helpers
 
     /// openssl query → reply from our TSA over HTTP (TSARoutes.application) → `openssl ts -verify`.

@@ -24,6 +24,10 @@ final class TimestampCLITests: XCTestCase {
         try writeFile(MinimalPDF.make(), to: input)
     }
 
+    override func tearDown() async throws {
+        work = nil  // XCTest keeps test case objects alive: release the directory now
+    }
+
     func testSignBTWithUnreachableTSAFailsWithoutOutput() async throws {
         let pki = try SignerPKI.shared
         let output = work.file("out.pdf")

@@ -67,7 +67,7 @@ struct OCSPResponder: Sendable {
             return .unknown
         }
         let serial = Array(certID.serialNumber.drop { $0 == 0 })
-        switch try lookup(SerialNumberText.normalize(Hex.encodeSerial(serial))) {
+        switch try lookup(Hex.encode(serial.isEmpty ? [0] : serial)) {
         case .good: return .good
         case .unknown: return .unknown
         case .revoked(let at, let reason): return .revoked(time: at, reason: reason)
@@ -99,8 +99,4 @@ struct OCSPResponder: Sendable {
         // Cannot fail: an ENUMERATED in a SEQUENCE.
         (try? CADER.encode(OCSPResponse(status: status))) ?? [0x30, 0x03, 0x0A, 0x01, UInt8(status.rawValue)]
     }
-}
-
-private extension Hex {
-    static func encodeSerial(_ bytes: [UInt8]) -> String { bytes.isEmpty ? "00" : encode(bytes) }
 }

@@ -17,15 +17,6 @@ enum CADER {
         return children
     }
 
-    /// Parses exactly one DER element (trailing bytes are an error).
-    static func parseExactly(_ bytes: ArraySlice<UInt8>) throws -> ASN1Node {
-        let node = try DER.parse(bytes)
-        guard node.encodedBytes.count == bytes.count else {
-            throw ASN1Error.invalidASN1Object(reason: "\(bytes.count - node.encodedBytes.count) trailing byte(s) after the DER element")
-        }
-        return node
-    }
-
     /// An ENUMERATED value (X.690 8.4), as used by CRLReason and OCSPResponseStatus.
     static func serializeEnumerated(_ value: Int, into coder: inout DER.Serializer) throws {
         try value.serialize(into: &coder, withIdentifier: .enumerated)

@@ -1,0 +1,222 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Audit
+import Foundation
+import TestSupport
+import XCTest
+
+/// Exactly once across crashes: the daemon is killed with SIGKILL repeatedly during a batch, and
+/// (deterministically) restarted on the on-disk states a crash between two steps leaves.
+final class CrashRecoveryTests: DaemonTestCase {
+    func testKillNineDuringBatchEveryJobEndsExactlyOnce() throws {
+        let f = fixture!
+        // Enough jobs that several kills land while jobs are in progress: a debug build signs a
+        // small job in a few tens of milliseconds with two workers.
+        let initial = 80, extra = 6
+        let level = { (n: Int) in n % 2 == 0 ? "B-B" : "B-T" }
+        var jobs: [String: String] = [:]  // job id -> level
+        let batch = (0..<initial).map { (id: String(format: "kill-%03d", $0), level: level($0)) }
+        try f.submitMany(batch)
+        for j in batch { jobs[j.id] = j.level }
+
+        // Kill -9 every 300-700 ms after a (re)start while jobs remain; a few jobs arrive while
+        // the daemon runs so that intake and claims are interrupted too.
+        var kills = 0, killsWithWorkLeft = 0, next = initial
+        var rng = SystemRandomNumberGenerator()
+        while kills < 12 {
+            if next >= initial + extra && jobs.keys.allSatisfy({ f.outcome(of: $0) != nil }) { break }
+            let daemon = try f.startDaemon(waitUntilReady: false)
+            let delay = Double.random(in: 0.3...0.7, using: &rng)
+            if next < initial + extra {
+                Thread.sleep(forTimeInterval: delay / 2)
+                let id = String(format: "kill-%03d", next)
+                jobs[try f.submit(level: level(next), job: id)] = level(next)
+                next += 1
+                Thread.sleep(forTimeInterval: delay / 2)
+            } else {
+                Thread.sleep(forTimeInterval: delay)
+            }
+            let unfinished = jobs.keys.filter { f.outcome(of: $0) == nil }.count
+            daemon.kill9()
+            kills += 1
+            if unfinished > 0 { killsWithWorkLeft += 1 }
+        }
+        XCTAssertGreaterThanOrEqual(killsWithWorkLeft, 3, "the daemon should be killed several times while jobs were in progress")
+
+        // Let it finish.
+        let final = try f.startDaemon()
+        let finished = f.waitUntil(timeout: 60, interval: 0.1) { jobs.keys.allSatisfy { f.outcome(of: $0) != nil } }
+        XCTAssertTrue(finished, "unfinished: \(jobs.keys.filter { f.outcome(of: $0) == nil }.sorted())\n\(f.spoolListing())\n\(f.logs)")
+        XCTAssertEqual(f.stop(final), 0, "SIGTERM after the batch\n\(f.logs)")
+
+        // Every job exactly once: one signed PDF and one result in done/, nothing failed.
+        let expectedDone = Set(jobs.keys.flatMap { ["\($0).pdf", "\($0).result.json"] })
+        let doneEntries = f.entries(f.done)
+        XCTAssertEqual(Set(doneEntries.filter { !$0.hasPrefix(".") }), expectedDone, "done/ holds exactly one PDF and one result per job")
+        XCTAssertEqual(doneEntries.filter { $0.contains(".tmp") && !$0.hasPrefix(".") }, [], "no temporary file visible in done/")
+        let hiddenLeftovers = doneEntries.filter { $0.hasPrefix(".") }
+        if !hiddenLeftovers.isEmpty {
+            print("NOTE: hidden temporary files left in done/ by killed writers: \(hiddenLeftovers)")
+        }
+        let failedReports = f.entries(f.failed).filter { $0.hasSuffix(".error.json") }
+        XCTAssertEqual(failedReports, [], "no job should fail: " + failedReports.map { r in
+            "\(r): \((try? f.errorReport(f.failed + "/" + r))?["code"] as? String ?? "?")" }.joined(separator: ", "))
+        let expectedArchive = Set(jobs.keys.flatMap { ["\($0).pdf", "\($0).json"] })
+        XCTAssertEqual(Set(f.entries(f.archive)), expectedArchive, "archive/ holds each job's inputs once")
+        XCTAssertEqual(f.entries(f.work), [], "work/ is empty")
+        XCTAssertEqual(f.entries(f.incoming).filter { !$0.hasPrefix(".") }, [], "incoming/ is empty")
+
+        // Every output is complete and verifies; results describe the output.
+        let checks = parallelMap(jobs.sorted(by: { $0.key < $1.key })) { (job, level) -> [String] in
+            let pdf = f.done + "/\(job).pdf"
+            guard f.exists(pdf) else { return [] }
+            var problems: [String] = []
+            do {
+                let verify = try f.verify(pdf)
+                if verify.status != 0 || !verify.stdout.contains("1 signature(s)") || !verify.stdout.contains("level \(level)") {
+                    problems.append("FAIL " + ProcessRunner.describe(verify, "signd verify \(job) (asked \(level))"))
+                }
+                let result = try f.resultJSON(of: job)
+                if result["jobId"] as? String != job { problems.append("FAIL \(job): result.json jobId \(String(describing: result["jobId"]))") }
+                if result["documentSha256"] as? String != (try DaemonFixture.sha256(pdf)) {
+                    problems.append("FAIL \(job): result.json documentSha256 does not describe done/\(job).pdf")
+                }
+                if result["level"] as? String != level { problems.append("NOTE \(job): result level \(String(describing: result["level"])) (asked \(level))") }
+            } catch {
+                problems.append("FAIL \(job): \(error)")
+            }
+            return problems
+        }.flatMap { $0 }
+        let verifyFailures = checks.filter { $0.hasPrefix("FAIL") }
+        XCTAssertEqual(verifyFailures, [], "outputs that do not verify or do not match their result")
+        let resultAnomalies = checks.filter { $0.hasPrefix("NOTE") }
+
+        // The state database agrees.
+        let states = try f.sqlite(f.dataDir + "/state.sqlite", "SELECT state || ':' || count(*) FROM job GROUP BY state")
+        XCTAssertEqual(states.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "delivered:\(jobs.count)", ProcessRunner.describe(states))
+
+        // Audit: chain intact; no step recorded twice for a job.
+        let auditVerify = try f.signd(["audit", "verify", "--data-dir", f.dataDir])
+        XCTAssertEqual(auditVerify.status, 0, ProcessRunner.describe(auditVerify, "audit verify"))
+        let events = try f.auditEvents()
+        var auditGaps: [String] = []
+        for job in jobs.keys.sorted() {
+            let types = events.filter { $0.jobId == job }.map(\.type)
+            for step in ["job.received", "job.authorized", "job.signed", "job.delivered"] {
+                let n = types.filter { $0 == step }.count
+                XCTAssertLessThanOrEqual(n, 1, "\(job): \(step) recorded \(n) times: \(types)")
+                if n == 0 { auditGaps.append("\(job) lacks \(step)") }
+            }
+            XCTAssertFalse(types.contains("job.failed"), "\(job): \(types)")
+        }
+        print("kill -9 test: \(kills) kills (\(killsWithWorkLeft) with jobs in progress), \(jobs.count) jobs")
+        if !auditGaps.isEmpty { print("NOTE: audit steps missing after crashes (see CrashWindowTests): \(auditGaps)") }
+        if !resultAnomalies.isEmpty { print("NOTE: result.json anomalies after crashes: \(resultAnomalies)") }
+    }
+}
+
+/// The on-disk state a crash leaves between two steps, built by hand, then a restart: the job
+/// must still end exactly once, as docs/spool.md promises.
+final class CrashWindowTests: DaemonTestCase {
+    static let sampleDigest = "6257b996512bcc17a17676dd73cace89d729e23f1acbdabfd3bcf49951e7eb13"
+
+    /// Crash in the claim between the two renames: work/<job>/document.pdf exists, the manifest
+    /// is still in incoming/.
+    func testCrashBetweenClaimRenamesStillCompletesTheJob() throws {
+        let f = fixture!
+        let manifest = try f.manifest(pdf: try f.samplePDFCopy(named: "w1.pdf"), job: "w1")
+        try FileManager.default.createDirectory(atPath: f.work + "/w1", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: DaemonFixture.samplePDF, toPath: f.work + "/w1/document.pdf")
+        try f.drop(manifest: manifest, as: "w1.json")
+
+        let daemon = try f.startDaemon(configuration: Self.shortTimeoutConfiguration(2))
+        let outcome = try f.waitForOutcome(of: "w1", timeout: 15)
+        XCTAssertEqual(outcome, .done, "a crash between moving the PDF and the manifest into work/ must not lose the job\n\(f.spoolListing())")
+        XCTAssertEqual(f.entries(f.work), [], "nothing stranded in work/")
+        XCTAssertEqual(f.stop(daemon), 0)
+    }
+
+    /// Crash after both renames, before the state row: recovered from work/.
+    func testCrashAfterClaimRenamesBeforeStateRowIsRecovered() throws {
+        let f = fixture!
+        try placeClaimedWorkDirectory(job: "w2")
+        let daemon = try f.startDaemon()
+        XCTAssertEqual(try f.waitForOutcome(of: "w2", timeout: 15), .done, f.spoolListing())
+        XCTAssertEqual(f.entries(f.work), [])
+        XCTAssertEqual(f.entries(f.archive), ["w2.json", "w2.pdf"])
+        XCTAssertEqual(f.stop(daemon), 0)
+        XCTAssertEqual(try f.verify(f.done + "/w2.pdf").status, 0)
+    }
+
+    /// The same recovered job must still be audited as received (one event per step).
+    func testJobRecoveredFromWorkIsAuditedAsReceived() throws {
+        let f = fixture!
+        try placeClaimedWorkDirectory(job: "w2a")
+        let daemon = try f.startDaemon()
+        XCTAssertEqual(try f.waitForOutcome(of: "w2a", timeout: 15), .done, f.spoolListing())
+        XCTAssertEqual(f.stop(daemon), 0)
+        let types = try f.auditEvents(job: "w2a").map(\.type)
+        XCTAssertEqual(types, ["job.received", "job.authorized", "job.signed", "job.delivered"],
+                       "a job claimed by recovery has the same audit trail")
+    }
+
+    /// Crash after the authorization was consumed, before the state moved to `authorized`: the
+    /// restart must not refuse the job's own authorization as a replay.
+    func testCrashAfterNonceConsumedBeforeAuthorizedStateCompletesTheJob() throws {
+        let f = fixture!
+        let manifest = try placeClaimedWorkDirectory(job: "w3")
+        let nonce = ((manifest["authorization"] as! [String: Any])["statement"] as! [String: Any])["nonce"] as! String
+        // The state row (claimed) and the consumed nonce, as the daemon had written them.
+        let sql = """
+            INSERT INTO job (jobId, spool, state, documentSha256, userId, deviceId, attempts, createdAt, updatedAt)
+              VALUES ('w3', 'default', 'claimed', '\(Self.sampleDigest)', '\(f.user)', '\(f.device)', 0,
+                      strftime('%Y-%m-%d %H:%M:%f', 'now'), strftime('%Y-%m-%d %H:%M:%f', 'now'));
+            INSERT INTO usedNonce (nonce, deviceId, expiresAt)
+              VALUES ('device:\(f.device):\(nonce)', '\(f.device)', strftime('%Y-%m-%d %H:%M:%f', 'now', '+10 minutes'));
+            """
+        let out = try f.sqlite(f.dataDir + "/state.sqlite", sql)
+        XCTAssertEqual(out.status, 0, ProcessRunner.describe(out, "sqlite3"))
+
+        let daemon = try f.startDaemon()
+        let outcome = try f.waitForOutcome(of: "w3", timeout: 15)
+        XCTAssertEqual(f.stop(daemon), 0)
+        let precise = try f.auditEvents(job: "w3", type: "job.denied").map { DaemonFixture.details($0)["code"] ?? "?" }
+        XCTAssertEqual(outcome, .done, "the job's own consumed authorization was refused after the restart (audit: \(precise))")
+    }
+
+    /// Crash in delivery after the inputs were archived, before result.json was written: the
+    /// result written on restart must still describe the job (level).
+    func testCrashBeforeResultFileWrittenStillWritesCompleteResult() throws {
+        let f = fixture!
+        let daemon = try f.startDaemon()
+        let job = try f.submit(level: "B-B", job: "w4")
+        XCTAssertEqual(try f.waitForOutcome(of: job), .done)
+        XCTAssertEqual(f.stop(daemon), 0)
+        let original = try f.resultJSON(of: job)
+        // Roll back to: signed.pdf published, inputs archived, work/w4/ still there, state `signed`.
+        try FileManager.default.removeItem(atPath: f.done + "/w4.result.json")
+        try FileManager.default.createDirectory(atPath: f.work + "/w4", withIntermediateDirectories: true)
+        let out = try f.sqlite(f.dataDir + "/state.sqlite", "UPDATE job SET state = 'signed', resultPath = NULL WHERE jobId = 'w4'")
+        XCTAssertEqual(out.status, 0, ProcessRunner.describe(out, "sqlite3"))
+
+        let restarted = try f.startDaemon()
+        XCTAssertEqual(try f.waitForOutcome(of: job, timeout: 15), .done, f.spoolListing())
+        XCTAssertEqual(f.stop(restarted), 0)
+        let result = try f.resultJSON(of: job)
+        XCTAssertEqual(result["documentSha256"] as? String, original["documentSha256"] as? String)
+        XCTAssertEqual(result["level"] as? String, "B-B", "result.json written after the crash lost the level: \(result)")
+        XCTAssertEqual(f.entries(f.work), [])
+    }
+
+    /// work/<job>/{document.pdf, manifest.json} with no state row; the manifest.
+    @discardableResult
+    func placeClaimedWorkDirectory(job: String) throws -> [String: Any] {
+        let f = fixture!
+        let manifest = try f.manifest(pdf: try f.samplePDFCopy(named: "\(job).pdf"), job: job)
+        try FileManager.default.createDirectory(atPath: f.work + "/" + job, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: DaemonFixture.samplePDF, toPath: f.work + "/\(job)/document.pdf")
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: f.work + "/\(job)/manifest.json"))
+        return manifest
+    }
+}
