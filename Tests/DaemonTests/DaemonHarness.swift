@@ -364,15 +364,25 @@ private final class ParallelResults<R>: @unchecked Sendable {
     var next = 0
 }
 
+/// Lets the worker threads of `parallelMap` share values the caller promises to use safely
+/// (the fixture's helpers only read it and run child processes).
+private struct Unchecked<V>: @unchecked Sendable {
+    let value: V
+}
+
 /// `transform` over `items` on up to `concurrency` threads; results in input order.
 func parallelMap<T, R>(_ items: [T], concurrency: Int = 8, _ transform: (T) -> R) -> [R] {
     let box = ParallelResults<R>()
-    DispatchQueue.concurrentPerform(iterations: max(1, min(concurrency, items.count))) { _ in
-        while true {
-            let index: Int = box.lock.withLock { defer { box.next += 1 }; return box.next }
-            guard index < items.count else { return }
-            let r = transform(items[index])
-            box.lock.withLock { box.results[index] = r }
+    withoutActuallyEscaping(transform) { transform in
+        let shared = Unchecked(value: (items, transform))
+        DispatchQueue.concurrentPerform(iterations: max(1, min(concurrency, items.count))) { _ in
+            let (items, transform) = shared.value
+            while true {
+                let index: Int = box.lock.withLock { defer { box.next += 1 }; return box.next }
+                guard index < items.count else { return }
+                let r = transform(items[index])
+                box.lock.withLock { box.results[index] = r }
+            }
         }
     }
     return (0..<items.count).map { box.results[$0]! }
