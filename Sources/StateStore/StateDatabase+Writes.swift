@@ -217,3 +217,21 @@ extension StateDatabase {
         try writer.read { try CloudKeyRecord.fetchOne($0, key: deviceId) }
     }
 }
+
+extension StateDatabase {
+    /// Replaces every cloud key's sealed form in one transaction (KEK rotation).
+    public func resealCloudKeys(_ transform: (String) throws -> String) throws -> Int {
+        try writer.write { db in
+            var count = 0
+            for var record in try CloudKeyRecord.fetchAll(db) {
+                let resealed = try transform(record.sealedKey)
+                if resealed != record.sealedKey {
+                    record.sealedKey = resealed
+                    try record.update(db)
+                    count += 1
+                }
+            }
+            return count
+        }
+    }
+}

@@ -53,17 +53,23 @@ final class CrashRecoveryTests: DaemonTestCase {
         // Every job exactly once: one signed PDF and one result in done/, nothing failed.
         let expectedDone = Set(jobs.keys.flatMap { ["\($0).pdf", "\($0).result.json"] })
         let doneEntries = f.entries(f.done)
-        XCTAssertEqual(Set(doneEntries.filter { !$0.hasPrefix(".") }), expectedDone, "done/ holds exactly one PDF and one result per job")
-        XCTAssertEqual(doneEntries.filter { $0.contains(".tmp") && !$0.hasPrefix(".") }, [], "no temporary file visible in done/")
+        assertSameFiles(doneEntries.filter { !$0.hasPrefix(".") }, expectedDone, "done/ holds exactly one PDF and one result per job")
         let hiddenLeftovers = doneEntries.filter { $0.hasPrefix(".") }
         if !hiddenLeftovers.isEmpty {
             print("NOTE: hidden temporary files left in done/ by killed writers: \(hiddenLeftovers)")
         }
         let failedReports = f.entries(f.failed).filter { $0.hasSuffix(".error.json") }
-        XCTAssertEqual(failedReports, [], "no job should fail: " + failedReports.map { r in
-            "\(r): \((try? f.errorReport(f.failed + "/" + r))?["code"] as? String ?? "?")" }.joined(separator: ", "))
-        let expectedArchive = Set(jobs.keys.flatMap { ["\($0).pdf", "\($0).json"] })
-        XCTAssertEqual(Set(f.entries(f.archive)), expectedArchive, "archive/ holds each job's inputs once")
+        if !failedReports.isEmpty {
+            let denied = (try? f.auditEvents(type: "job.denied")) ?? []
+            let described = failedReports.map { r -> String in
+                let job = String(r.dropLast(".error.json".count))
+                let code = (try? f.errorReport(f.failed + "/" + r))?["code"] as? String ?? "?"
+                let precise = denied.filter { $0.jobId == job }.compactMap { DaemonFixture.details($0)["code"] }
+                return "\(job): \(code)\(precise.isEmpty ? "" : " (audit: \(precise.joined(separator: ",")))")"
+            }
+            XCTFail("no job should fail, but: \(described.joined(separator: "; "))")
+        }
+        assertSameFiles(f.entries(f.archive), Set(jobs.keys.flatMap { ["\($0).pdf", "\($0).json"] }), "archive/ holds each job's inputs once")
         XCTAssertEqual(f.entries(f.work), [], "work/ is empty")
         XCTAssertEqual(f.entries(f.incoming).filter { !$0.hasPrefix(".") }, [], "incoming/ is empty")
 
@@ -113,6 +119,16 @@ final class CrashRecoveryTests: DaemonTestCase {
         print("kill -9 test: \(kills) kills (\(killsWithWorkLeft) with jobs in progress), \(jobs.count) jobs")
         if !auditGaps.isEmpty { print("NOTE: audit steps missing after crashes (see CrashWindowTests): \(auditGaps)") }
         if !resultAnomalies.isEmpty { print("NOTE: result.json anomalies after crashes: \(resultAnomalies)") }
+    }
+}
+
+extension XCTestCase {
+    /// Compares a directory listing with the expected names, reporting only the differences.
+    func assertSameFiles(_ actual: [String], _ expected: Set<String>, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+        let found = Set(actual)
+        let missing = expected.subtracting(found).sorted(), unexpected = found.subtracting(expected).sorted()
+        XCTAssertTrue(missing.isEmpty && unexpected.isEmpty && actual.count == found.count,
+                      "\(message): missing \(missing), unexpected \(unexpected)", file: file, line: line)
     }
 }
 
