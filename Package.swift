@@ -199,7 +199,7 @@ let package = Package(
         .testTarget(
             name: "CertificateAuthorityTests",
             dependencies: [
-                "CertificateAuthority", "SigndCore", "TestSupport",
+                "CertificateAuthority", "SigndCore", "TestSupport", "CMSStructures",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

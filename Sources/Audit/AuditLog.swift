@@ -76,6 +76,10 @@ public final class AuditLog: Sendable {
                 t.column("at", .text).notNull()
             }
         }
+        m.registerMigration("v2-anchor-append-only") { db in
+            try db.execute(sql: "CREATE TRIGGER anchor_no_update BEFORE UPDATE ON anchor BEGIN SELECT RAISE(ABORT, 'audit anchors are append-only'); END")
+            try db.execute(sql: "CREATE TRIGGER anchor_no_delete BEFORE DELETE ON anchor BEGIN SELECT RAISE(ABORT, 'audit anchors are append-only'); END")
+        }
         return m
     }
 
@@ -153,10 +157,18 @@ public final class AuditLog: Sendable {
         try writer.read { try AuditEventRecord.order(Column("seq").desc).fetchOne($0) }
     }
 
+    /// Whether the newest event is already anchored.
+    public func headIsAnchored() throws -> Bool {
+        try writer.read { db in
+            guard let head = try AuditEventRecord.order(Column("seq").desc).fetchOne(db) else { return true }
+            return try Row.fetchOne(db, sql: "SELECT 1 FROM anchor WHERE seq = ?", arguments: [head.seq]) != nil
+        }
+    }
+
     /// Stores an RFC 3161 token over the head's hash (caller obtains and verifies it).
     public func storeAnchor(seq: Int64, hash: String, token: [UInt8]) throws {
         try writer.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO anchor (seq, hash, token, at) VALUES (?, ?, ?, ?)",
+            try db.execute(sql: "INSERT OR IGNORE INTO anchor (seq, hash, token, at) VALUES (?, ?, ?, ?)",
                            arguments: [seq, hash, Data(token), Self.timestamp(clock())])
         }
     }

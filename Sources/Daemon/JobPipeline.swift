@@ -92,6 +92,9 @@ public actor JobPipeline {
         guard FileManager.default.fileExists(atPath: path) || SpoolFiles.isSymlink(path) else { return .ignored }
         let manifest: SignManifest
         do {
+            if let size = SpoolFiles.size(path), size > Int64(ManifestValidator.maximumManifestBytes) {
+                throw ManifestError(code: "manifest.tooLarge", message: "the manifest has \(size) bytes; the limit is \(ManifestValidator.maximumManifestBytes)")
+            }
             let data = try SpoolFiles.readRegular(path, limit: ManifestValidator.maximumManifestBytes)
             manifest = try ManifestValidator.parse(data)
         } catch {
@@ -154,8 +157,10 @@ public actor JobPipeline {
             return .rejected(code: "job.duplicate")
         }
         do {
-            try SpoolFiles.move(pdfPath, to: workDir + "/document.pdf")
+            // Manifest first: after a crash between the two renames, recovery finds the PDF in
+            // incoming/ by the name the manifest gives.
             try SpoolFiles.move(path, to: workDir + "/manifest.json")
+            try SpoolFiles.move(pdfPath, to: workDir + "/document.pdf")
             SpoolFiles.fsyncDirectory(workDir)
             SpoolFiles.fsyncDirectory(layout.incoming)
             let record = JobRecord(jobId: manifest.jobId, spool: layout.name, state: .claimed, documentSha256: digest,
@@ -180,13 +185,42 @@ public actor JobPipeline {
                 if job.state != .delivered && job.state != .failed { await process(jobId: jobId) }
                 continue
             }
+            // Crash during the claim: complete it from what is on disk.
+            var contents = (try? FileManager.default.contentsOfDirectory(atPath: workDir)) ?? []
+            if !contents.contains("manifest.json"), contents.contains("document.pdf"), let name = manifestInIncoming(forJob: jobId) {
+                // The PDF was moved before the manifest (the order of older versions).
+                _ = try? SpoolFiles.move(layout.incoming + "/" + name, to: workDir + "/manifest.json")
+                contents.append("manifest.json")
+            }
+            guard contents.contains("manifest.json") else {
+                if contents.isEmpty { try? FileManager.default.removeItem(atPath: workDir) }
+                continue
+            }
             guard let data = try? SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes),
-                  let manifest = try? ManifestValidator.parse(data), manifest.jobId == jobId,
-                  let digest = try? Self.sha256(ofFile: workDir + "/document.pdf") else { continue }
+                  let manifest = try? ManifestValidator.parse(data), manifest.jobId == jobId else { continue }
+            if !contents.contains("document.pdf") {
+                let incomingPDF = layout.incoming + "/" + manifest.document.file
+                guard SpoolFiles.isRegularFile(incomingPDF), (try? Self.sha256(ofFile: incomingPDF)) == manifest.document.sha256 else { continue }
+                _ = try? SpoolFiles.move(incomingPDF, to: workDir + "/document.pdf")
+            }
+            guard let digest = try? Self.sha256(ofFile: workDir + "/document.pdf") else { continue }
             let record = JobRecord(jobId: jobId, spool: layout.name, state: .claimed, documentSha256: digest,
                                    userId: manifest.signer.userId, deviceId: manifest.signer.deviceId, now: now)
             _ = try? deps.database.claimJob(record)
+            audit(.jobReceived, manifest: manifest, digest: digest, details: ["spool": layout.name, "mode": manifest.mode.rawValue,
+                                                                             "level": manifest.level.rawValue, "recovered": "true"])
             await process(jobId: jobId)
+        }
+    }
+
+    /// The name of the manifest in incoming/ that belongs to `jobId`, if any.
+    func manifestInIncoming(forJob jobId: String) -> String? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.incoming)) ?? []
+        return names.sorted().first { name in
+            guard name.hasSuffix(".json"), !name.hasPrefix("."),
+                  let data = try? SpoolFiles.readRegular(layout.incoming + "/" + name, limit: ManifestValidator.maximumManifestBytes),
+                  let manifest = try? ManifestValidator.parse(data) else { return false }
+            return manifest.jobId == jobId
         }
     }
 
@@ -216,7 +250,13 @@ public actor JobPipeline {
                 guard manifest.mode == .cloud else {
                     throw SpoolError("mode.unsupported", "external-mode jobs are not supported by this signd version yet; submit the job in cloud mode")
                 }
-                let outcome = await deps.authorizer.authorize(manifest: manifest, documentSHA256: job.documentSha256, now: now, consume: true)
+                // Verified and used up before a crash, but the state was not yet recorded: go on.
+                let alreadyConsumed = (try? deps.database.authorizationConsumed(byJob: jobId)) ?? false
+                let outcome: AuthorizationOutcome = alreadyConsumed
+                    ? .authorized(AuthorizationGrant(kind: manifest.authorization?.kind ?? "", deviceId: manifest.signer.deviceId,
+                                                     userId: manifest.signer.userId, jobId: jobId, documentSHA256: job.documentSha256,
+                                                     level: manifest.level, reference: "resumed", validUntil: now, consumed: true))
+                    : await deps.authorizer.authorize(manifest: manifest, documentSHA256: job.documentSha256, now: now, consume: true)
                 switch outcome {
                 case .authorized(let grant):
                     try deps.database.setJobState(jobId, .authorized, now: now)
@@ -229,10 +269,13 @@ public actor JobPipeline {
                 job.state = .authorized
             }
             if job.state == .authorized {
-                let serial = try await sign(manifest: manifest, job: job, workDir: workDir)
+                let (serial, genTime) = try await sign(manifest: manifest, job: job, workDir: workDir)
                 try deps.database.setJobState(jobId, .signed, now: now)
                 audit(.jobSigned, manifest: manifest, digest: job.documentSha256, serial: serial,
                       details: ["level": manifest.level.rawValue])
+                if let genTime {
+                    audit(.jobTimestamped, manifest: manifest, digest: job.documentSha256, serial: serial, details: ["genTime": genTime])
+                }
                 job.state = .signed
             }
             if job.state == .signed {
@@ -253,7 +296,7 @@ public actor JobPipeline {
 
     /// Signs work/<job>/document.pdf into work/<job>/signed.pdf and checks the result with our
     /// own verifier. Returns the signer certificate serial.
-    func sign(manifest: SignManifest, job: JobRecord, workDir: String) async throws -> String {
+    func sign(manifest: SignManifest, job: JobRecord, workDir: String) async throws -> (serial: String, genTime: String?) {
         let signingTime = now
         guard let certRecord = try deps.database.activeCertificate(deviceId: manifest.signer.deviceId, at: signingTime) else {
             throw SpoolError("certificate.none", "device \(manifest.signer.deviceId) has no valid certificate; enroll it (signd enroll) before signing")
@@ -289,7 +332,7 @@ public actor JobPipeline {
             let found = report.signatures.last.map { "level \($0.level), intact \($0.intact), trusted \(String(describing: $0.trusted)), problems \($0.problems)" } ?? "no signature"
             throw SpoolError("signature.selfCheckFailed", "the signed output did not pass signd's own verification (\(found)); nothing was delivered")
         }
-        return certRecord.serial
+        return (certRecord.serial, last.timestamp?.genTime)
     }
 
     /// Publishes the result: done/<job>.pdf, then done/<job>.result.json (written last: its
@@ -308,13 +351,15 @@ public actor JobPipeline {
         finishDelivery(job: job, manifest: manifest)
     }
 
-    func finishDelivery(job: JobRecord, manifest: SignManifest?) {
+    func finishDelivery(job: JobRecord, manifest given: SignManifest?) {
         let donePDF = layout.done + "/\(job.jobId).pdf"
+        let manifest = given ?? (try? SpoolFiles.readRegular(layout.archive + "/\(job.jobId).json", limit: ManifestValidator.maximumManifestBytes))
+            .flatMap { try? ManifestValidator.parse($0) }
         let signedDigest = (try? Self.sha256(ofFile: donePDF)) ?? ""
         let result: [String: String] = [
             "jobId": job.jobId, "status": "signed", "document": "\(job.jobId).pdf",
             "documentSha256": signedDigest, "originalSha256": job.documentSha256,
-            "level": manifest?.level.rawValue ?? "", "signedAt": ISO8601DateFormatter().string(from: now),
+            "level": manifest?.level.rawValue ?? "", "signedAt": ISO8601DateFormatter().string(from: given != nil ? now : job.updatedAt),
         ]
         try? Self.writeJSON(result, to: layout.done + "/\(job.jobId).result.json")
         try? FileManager.default.removeItem(atPath: layout.work + "/" + job.jobId)

@@ -63,7 +63,7 @@ struct DeviceGate: Sendable {
                keepUntil: Date, now: Date, consume: Bool) -> AuthorizationOutcome {
         do {
             if consume {
-                guard try database.consumeNonce(referenceKey, deviceId: device.id, expiresAt: keepUntil, now: now) else {
+                guard try database.consumeNonce(referenceKey, deviceId: device.id, jobId: manifest.jobId, expiresAt: keepUntil, now: now) else {
                     return .denied(fail(.replayed, "\(referenceKey) was already used", manifest: manifest, device: device, now: now, consume: consume))
                 }
                 // The reference is used up: the grant stands even if resetting the count fails.

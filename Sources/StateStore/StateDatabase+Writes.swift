@@ -80,12 +80,13 @@ extension StateDatabase {
         }
     }
 
-    /// Records a nonce as used until it expires. Returns false when it was already used (replay).
-    public func consumeNonce(_ nonce: String, deviceId: String, expiresAt: Date, now: Date) throws -> Bool {
+    /// Records a nonce as used until it expires, with the job that used it. Returns false when it
+    /// was already used (replay).
+    public func consumeNonce(_ nonce: String, deviceId: String, jobId: String? = nil, expiresAt: Date, now: Date) throws -> Bool {
         try writer.write { db in
             try db.execute(sql: "DELETE FROM usedNonce WHERE expiresAt < ?", arguments: [now])
             if try Row.fetchOne(db, sql: "SELECT 1 FROM usedNonce WHERE nonce = ?", arguments: [nonce]) != nil { return false }
-            try db.execute(sql: "INSERT INTO usedNonce (nonce, deviceId, expiresAt) VALUES (?, ?, ?)", arguments: [nonce, deviceId, expiresAt])
+            try db.execute(sql: "INSERT INTO usedNonce (nonce, deviceId, expiresAt, jobId) VALUES (?, ?, ?, ?)", arguments: [nonce, deviceId, expiresAt, jobId])
             return true
         }
     }
@@ -93,6 +94,14 @@ extension StateDatabase {
     public func isNonceUsed(_ nonce: String, now: Date) throws -> Bool {
         try writer.read { db in
             try Row.fetchOne(db, sql: "SELECT 1 FROM usedNonce WHERE nonce = ? AND expiresAt >= ?", arguments: [nonce, now]) != nil
+        }
+    }
+
+    /// Whether an authorization was verified and used up for this job: a job resumed after a crash
+    /// between that and recording its `authorized` state continues instead of failing as a replay.
+    public func authorizationConsumed(byJob jobId: String) throws -> Bool {
+        try writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT 1 FROM usedNonce WHERE jobId = ?", arguments: [jobId]) != nil
         }
     }
 }

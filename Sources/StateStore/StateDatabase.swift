@@ -109,6 +109,10 @@ public final class StateDatabase: Sendable {
             }
             try db.create(index: "job_on_state", on: "job", columns: ["state"])
         }
+        m.registerMigration("v3-nonce-job") { db in
+            // The job that used a reference: a job resumed after a crash may use it again.
+            try db.alter(table: "usedNonce") { t in t.add(column: "jobId", .text) }
+        }
         return m
     }
 }

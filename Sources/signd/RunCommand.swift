@@ -25,6 +25,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "HTTP listen address for health, metrics, TSA, CA (default 127.0.0.1:8750; 'off' disables).") var listen: String?
 
     func run() async throws {
+        let signals = SignalWaiter([SIGTERM, SIGINT])
         let logger: Logger = {
             var l = Logger(label: "signd")
             l.logLevel = .info
@@ -68,10 +69,13 @@ struct RunCommand: AsyncParsableCommand {
                 group.addTask {
                     try await renewal.run(clock: { Date() }, sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }) { report in
                         try? RenewalAudit.record(report, audit: audit, database: database)
-                        if let head = try? audit.head(), let client = Optional(timestamper),
-                           let token = try? await client.timestamp(data: Array(head.hash.utf8)) {
-                            try? audit.storeAnchor(seq: head.seq, hash: head.hash, token: token.token)
-                        }
+                    }
+                }
+                group.addTask {
+                    // Anchor the audit chain head with the TSA every minute when it moved.
+                    while !Task.isCancelled {
+                        await AuditAnchoring.anchor(audit: audit, timestamper: timestamper, logger: logger)
+                        try await Task.sleep(nanoseconds: 60_000_000_000)
                     }
                 }
                 if listenAddress != "off" {
@@ -85,13 +89,15 @@ struct RunCommand: AsyncParsableCommand {
                     }
                 }
                 group.addTask {
-                    await SignalWaiter.wait(for: [SIGTERM, SIGINT])
+                    await signals.wait()
                     logger.info("signal received: stopping intake, finishing jobs in progress")
                     throw CancellationError()
                 }
                 do { try await group.next() } catch is CancellationError {}
                 group.cancelAll()
             }
+            // A last anchor, so rows cannot be removed from the end of the chain unnoticed.
+            await AuditAnchoring.anchor(audit: audit, timestamper: timestamper, logger: logger)
         } catch let e as ValidationError {
             throw e
         } catch {
@@ -111,33 +117,54 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
-/// Waits for one of the given signals (SIGTERM, SIGINT), without busy polling.
-enum SignalWaiter {
-    static func wait(for signals: [Int32]) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let once = OnceFlag()
-            var sources: [any DispatchSourceSignal] = []
-            for s in signals {
-                signal(s, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: s, queue: .global())
-                source.setEventHandler {
-                    if once.set() { continuation.resume() }
-                }
-                source.resume()
-                sources.append(source)
+/// Catches SIGTERM/SIGINT from the moment it is installed (first thing in `run`), so a signal
+/// that arrives during start-up still means a clean stop. Waiting does not poll.
+final class SignalWaiter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var fired = false
+    private var continuation: CheckedContinuation<Void, Never>?
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(_ signals: [Int32]) {
+        for s in signals {
+            signal(s, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: s, queue: .global())
+            source.setEventHandler { [weak self] in self?.fire() }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    private func fire() {
+        let c: CheckedContinuation<Void, Never>? = lock.withLock {
+            guard !fired else { return nil }
+            fired = true
+            defer { continuation = nil }
+            return continuation
+        }
+        c?.resume()
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let resumeNow: Bool = lock.withLock {
+                if fired { return true }
+                continuation = c
+                return false
             }
-            SignalSources.keep(sources)
+            if resumeNow { c.resume() }
         }
     }
 }
 
-final class OnceFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var done = false
-    func set() -> Bool { lock.withLock { defer { done = true }; return !done } }
-}
-
-enum SignalSources {
-    nonisolated(unsafe) static var retained: [any DispatchSourceSignal] = []
-    static func keep(_ s: [any DispatchSourceSignal]) { retained += s }
+enum AuditAnchoring {
+    static func anchor(audit: AuditLog, timestamper: TimestampClient, logger: Logger) async {
+        guard (try? audit.headIsAnchored()) == false, let head = try? audit.head() else { return }
+        do {
+            let token = try await timestamper.timestamp(data: Array(head.hash.utf8))
+            try audit.storeAnchor(seq: head.seq, hash: head.hash, token: token.token)
+        } catch {
+            logger.warning("audit anchor failed; will retry", metadata: ["error": .string("\(error)")])
+        }
+    }
 }

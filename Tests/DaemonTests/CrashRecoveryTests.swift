@@ -137,8 +137,8 @@ extension XCTestCase {
 final class CrashWindowTests: DaemonTestCase {
     static let sampleDigest = "6257b996512bcc17a17676dd73cace89d729e23f1acbdabfd3bcf49951e7eb13"
 
-    /// Crash in the claim between the two renames: work/<job>/document.pdf exists, the manifest
-    /// is still in incoming/.
+    /// Crash in the claim between the two renames, as an older signd ordered them:
+    /// work/<job>/document.pdf exists, the manifest is still in incoming/.
     func testCrashBetweenClaimRenamesStillCompletesTheJob() throws {
         let f = fixture!
         let manifest = try f.manifest(pdf: try f.samplePDFCopy(named: "w1.pdf"), job: "w1")
@@ -188,8 +188,8 @@ final class CrashWindowTests: DaemonTestCase {
             INSERT INTO job (jobId, spool, state, documentSha256, userId, deviceId, attempts, createdAt, updatedAt)
               VALUES ('w3', 'default', 'claimed', '\(Self.sampleDigest)', '\(f.user)', '\(f.device)', 0,
                       strftime('%Y-%m-%d %H:%M:%f', 'now'), strftime('%Y-%m-%d %H:%M:%f', 'now'));
-            INSERT INTO usedNonce (nonce, deviceId, expiresAt)
-              VALUES ('device:\(f.device):\(nonce)', '\(f.device)', strftime('%Y-%m-%d %H:%M:%f', 'now', '+10 minutes'));
+            INSERT INTO usedNonce (nonce, deviceId, expiresAt, jobId)
+              VALUES ('device:\(f.device):\(nonce)', '\(f.device)', strftime('%Y-%m-%d %H:%M:%f', 'now', '+10 minutes'), 'w3');
             """
         let out = try f.sqlite(f.dataDir + "/state.sqlite", sql)
         XCTAssertEqual(out.status, 0, ProcessRunner.describe(out, "sqlite3"))

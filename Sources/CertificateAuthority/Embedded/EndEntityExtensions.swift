@@ -14,7 +14,7 @@ enum EndEntityExtensions {
         if let issuers = profile.caIssuersURL { access.append(.init(method: .issuingCA, location: .uniformResourceIdentifier(issuers))) }
         return try Certificate.Extensions {
             Critical(BasicConstraints.notCertificateAuthority)
-            KeyUsageFlag.keyUsage(profile.keyUsage)
+            Critical(KeyUsageFlag.keyUsage(profile.keyUsage))
             if let ekus {
                 if profile.extendedKeyUsageCritical {
                     Critical(try ExtendedKeyUsage(ekus.map { ExtendedKeyUsage.Usage(oid: $0) }))

@@ -42,7 +42,7 @@ struct OCSPResponder: Sendable {
         var responseExtensions: [Certificate.Extension] = []
         if let nonce = tbs.requestExtensions.first(where: { $0.oid == Self.nonceOID }) {
             guard Self.nonceLengthIsAcceptable(nonce.value) else { return Self.unsuccessful(.malformedRequest) }
-            _ = nonce
+            responseExtensions.append(Certificate.Extension(oid: Self.nonceOID, critical: false, value: nonce.value))
         }
         do {
             let thisUpdate = X509Time.wholeSeconds(now)
