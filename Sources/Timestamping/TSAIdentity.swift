@@ -5,25 +5,37 @@ import SigndCore
 import SwiftASN1
 import X509
 
+/// Issues the TSA certificate from a CA (the embedded CA): for `key`, with `subject`; returns
+/// the certificate and its chain, issuing CA first, root last.
+public protocol TSACertificateIssuer: Sendable {
+    func issueTSACertificate(key: P256.Signing.PrivateKey, subject: DistinguishedName) throws -> (certificate: Certificate, chain: [Certificate])
+}
+
 /// The embedded TSA's key and certificates under `<data-dir>/tsa/`:
-/// `tsa.pem` (TSA certificate), `root.pem` (its self-contained root, until the embedded CA
-/// issues it), `tsa-key.json` and `root-key.json` (keys encrypted under the KEK, mode 0600).
-/// Created on first use. The TSA certificate has exactly one, critical, EKU id-kp-timeStamping.
+/// `tsa.pem` (TSA certificate), `chain.pem` (its issuers, issuing CA first, root last),
+/// `root.pem` (the trust anchor), `tsa-key.json` (key encrypted under the KEK, mode 0600).
+/// Created on first use: issued by the embedded CA when an issuer is given, else under a
+/// self-contained TSA root (`root-key.json`, e.g. when the CA is EJBCA). The TSA certificate has
+/// exactly one, critical, EKU id-kp-timeStamping.
 public struct TSAIdentity: Sendable {
     public let signer: PrivateKeySigner
-    public let root: Certificate
+    /// Issuers of the TSA certificate, issuing CA first, root last.
+    public let chain: [Certificate]
+    public var root: Certificate { chain.last! }
     public var certificate: Certificate { signer.certificate }
 
-    public static func loadOrCreate(dataDirectory: String, kek: KeyEncryptionKey, now: Date = Date()) throws -> TSAIdentity {
+    public static func loadOrCreate(dataDirectory: String, kek: KeyEncryptionKey, issuer: (any TSACertificateIssuer)? = nil,
+                                    now: Date = Date()) throws -> TSAIdentity {
         let dir = dataDirectory + "/tsa"
-        let certPath = dir + "/tsa.pem", rootPath = dir + "/root.pem", keyPath = dir + "/tsa-key.json"
+        let certPath = dir + "/tsa.pem", rootPath = dir + "/root.pem", keyPath = dir + "/tsa-key.json", chainPath = dir + "/chain.pem"
         if FileManager.default.fileExists(atPath: certPath) {
             do {
                 let cert = try KeyFiles.certificate(path: certPath)
-                let root = try KeyFiles.certificate(path: rootPath)
+                let chain = FileManager.default.fileExists(atPath: chainPath)
+                    ? try KeyFiles.certificates(path: chainPath) : [try KeyFiles.certificate(path: rootPath)]
                 let keyDER = try kek.open(SecureFile.readJSON(EncryptedBlob.self, from: keyPath))
                 let key = try P256.Signing.PrivateKey(derRepresentation: keyDER)
-                return TSAIdentity(signer: try PrivateKeySigner(key: .p256(key), certificate: cert), root: root)
+                return TSAIdentity(signer: try PrivateKeySigner(key: .p256(key), certificate: cert), chain: chain)
             } catch let e as SecretError {
                 throw TimestampError(.identity, "the embedded TSA key in \(dir) cannot be opened: \(e.message)")
             } catch {
@@ -31,6 +43,20 @@ public struct TSAIdentity: Sendable {
             }
         }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let subject = try DistinguishedName { CommonName("signd embedded TSA"); OrganizationName("signd") }
+        if let issuer {
+            let tsaKey = P256.Signing.PrivateKey()
+            let issued: (certificate: Certificate, chain: [Certificate])
+            do { issued = try issuer.issueTSACertificate(key: tsaKey, subject: subject) } catch {
+                throw TimestampError(.identity, "the CA could not issue the embedded TSA's certificate: \(error)")
+            }
+            guard let root = issued.chain.last else { throw TimestampError(.identity, "the CA returned no chain for the TSA certificate") }
+            try SecureFile.writeJSON(try kek.seal(Array(tsaKey.derRepresentation), context: "tsa-key"), to: keyPath)
+            try PEM.write(issued.chain, to: chainPath)
+            try PEM.write([root], to: rootPath)
+            try PEM.write([issued.certificate], to: certPath)
+            return TSAIdentity(signer: try PrivateKeySigner(key: .p256(tsaKey), certificate: issued.certificate), chain: issued.chain)
+        }
         let rootKey = P256.Signing.PrivateKey()
         let rootName = try DistinguishedName { CommonName("signd embedded TSA root"); OrganizationName("signd") }
         let root = try Certificate(
@@ -48,7 +74,7 @@ public struct TSAIdentity: Sendable {
             version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(tsaKey.publicKey),
             notValidBefore: now.addingTimeInterval(-3600), notValidAfter: now.addingTimeInterval(10 * 365 * 86_400),
             issuer: rootName,
-            subject: try DistinguishedName { CommonName("signd embedded TSA"); OrganizationName("signd") },
+            subject: subject,
             signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
@@ -61,13 +87,14 @@ public struct TSAIdentity: Sendable {
         try SecureFile.writeJSON(try kek.seal(Array(rootKey.derRepresentation), context: "tsa-root-key"), to: dir + "/root-key.json")
         try SecureFile.writeJSON(try kek.seal(Array(tsaKey.derRepresentation), context: "tsa-key"), to: keyPath)
         try PEM.write([root], to: rootPath)
+        try PEM.write([root], to: chainPath)
         try PEM.write([tsa], to: certPath)
-        return TSAIdentity(signer: try PrivateKeySigner(key: .p256(tsaKey), certificate: tsa), root: root)
+        return TSAIdentity(signer: try PrivateKeySigner(key: .p256(tsaKey), certificate: tsa), chain: [root])
     }
 
     /// An authority serving with this identity, its serials in `<data-dir>/tsa/serial`.
     public func authority(dataDirectory: String, policy: ASN1ObjectIdentifier = TimeStampAuthority.defaultPolicy) -> TimeStampAuthority {
-        TimeStampAuthority(signer: signer, chain: [root], policy: policy, serials: FileSerialSource(path: dataDirectory + "/tsa/serial"))
+        TimeStampAuthority(signer: signer, chain: chain, policy: policy, serials: FileSerialSource(path: dataDirectory + "/tsa/serial"))
     }
 }
 

@@ -2,9 +2,13 @@ import ArgumentParser
 import Audit
 import CertificateAuthority
 import CertificateLifecycle
+import Crypto
 import Foundation
+import SwiftASN1
+import X509
 import SigndCore
 import StateStore
+import Timestamping
 
 /// The object graph, built here and passed down (no singletons).
 enum Composition {
@@ -19,7 +23,16 @@ enum Composition {
 
     static func embeddedCA(dataDirectory dir: String, configuration: SigndConfiguration) throws -> EmbeddedCA {
         let algorithm = configuration.ca?.keyAlgorithm.flatMap(KeyType.init(rawValue:)) ?? .p256
-        return try EmbeddedCA.loadOrCreate(dataDirectory: dir, kek: try kek(dir), profiles: try configuration.profiles, keyAlgorithm: algorithm)
+        var profiles = configuration.ca?.profiles ?? []
+        if !profiles.contains(where: { $0.name == EmbeddedCATSAIssuer.profileName }) { profiles.append(EmbeddedCATSAIssuer.profile) }
+        return try EmbeddedCA.loadOrCreate(dataDirectory: dir, kek: try kek(dir), profiles: try CertificateProfiles(profiles), keyAlgorithm: algorithm)
+    }
+
+    /// The embedded TSA's identity: issued by the embedded CA (or self-rooted when the CA is EJBCA).
+    static func tsaIdentity(dataDirectory dir: String, configuration: SigndConfiguration) throws -> TSAIdentity {
+        let issuer: (any TSACertificateIssuer)? = (configuration.ca?.kind ?? "embedded") == "embedded"
+            ? EmbeddedCATSAIssuer(ca: try embeddedCA(dataDirectory: dir, configuration: configuration)) : nil
+        return try TSAIdentity.loadOrCreate(dataDirectory: dir, kek: try kek(dir), issuer: issuer)
     }
 
     /// The CA signd enrolls through: the embedded CA, or EJBCA when `ca.kind` is `ejbca`.
@@ -41,4 +54,24 @@ enum Composition {
 /// Used by the device commands (removing a device revokes its certificates).
 func makeCertificateAuthority(dataDirectory: String) async throws -> any CertificateAuthorityService {
     try Composition.certificateAuthority(dataDirectory: dataDirectory, configuration: try SigndConfiguration.load(path: nil))
+}
+
+/// Issues the embedded TSA's certificate from the embedded CA under the `tsa` profile.
+struct EmbeddedCATSAIssuer: TSACertificateIssuer {
+    static let profileName = "tsa"
+    /// RFC 3161 2.3: exactly one, critical, EKU id-kp-timeStamping.
+    static let profile = CertificateProfile(
+        name: profileName, validitySeconds: 5 * 365 * 86_400, keyUsage: [.digitalSignature, .nonRepudiation],
+        extendedKeyUsage: ["timeStamping"], extendedKeyUsageCritical: true,
+        requiredSubjectAttributes: ["CN"], allowedSubjectAttributes: ["CN", "O", "OU", "C"], allowedKeyTypes: [.p256])
+    let ca: EmbeddedCA
+
+    func issueTSACertificate(key: P256.Signing.PrivateKey, subject: DistinguishedName) throws -> (certificate: Certificate, chain: [Certificate]) {
+        let csr = try CertificateSigningRequest(version: .v1, subject: subject, privateKey: .init(key),
+                                                attributes: CertificateSigningRequest.Attributes(), signatureAlgorithm: .ecdsaWithSHA256)
+        var serializer = DER.Serializer()
+        try serializer.serialize(csr)
+        let issued = try ca.issue(EnrollmentRequest(csrDER: serializer.serializedBytes, profile: Self.profileName, userId: "signd", deviceId: "embedded-tsa"))
+        return (issued.certificate, issued.chain)
+    }
 }

@@ -36,7 +36,7 @@ struct RunCommand: AsyncParsableCommand {
         let root = spoolRoot ?? configuration.spoolRoot ?? "./spool"
         do {
             let kek = try Composition.kek(dir)
-            let tsaIdentity = try TSAIdentity.loadOrCreate(dataDirectory: dir, kek: kek)
+            let tsaIdentity = try Composition.tsaIdentity(dataDirectory: dir, configuration: configuration)
             let authority = tsaIdentity.authority(dataDirectory: dir)
             let ca = try Composition.certificateAuthority(dataDirectory: dir, configuration: configuration)
             let database = try Composition.database(dir)

@@ -34,8 +34,7 @@ struct TimestampOptions: ParsableArguments {
         let transport: any TimestampTransport
         var urls = self.urls
         if urls.isEmpty {
-            let kek = try KeyEncryptionKey.load(dataDirectory: dataDirectory)
-            let identity = try TSAIdentity.loadOrCreate(dataDirectory: dataDirectory, kek: kek)
+            let identity = try Composition.tsaIdentity(dataDirectory: dataDirectory, configuration: try SigndConfiguration.load(path: nil))
             transport = InProcessTransport(authority: identity.authority(dataDirectory: dataDirectory))
             urls = ["embedded:\(dataDirectory)/tsa"]
         } else {

@@ -61,15 +61,17 @@ final class TimestampCLITests: XCTestCase {
     func testTSACertificatePrintsLeafThenRoot() async throws {
         let result = try await signd(["tsa", "certificate", "--data-dir", dataDir])
         XCTAssertEqual(result.status, 0, ProcessRunner.describe(result))
+        // Leaf, then the embedded CA's issuing certificate, then its root.
         let blocks = PEMFile.blocks(result.stdout)
-        XCTAssertEqual(blocks.count, 2, result.stdout)
+        XCTAssertEqual(blocks.count, 3, result.stdout)
         XCTAssertTrue(blocks.allSatisfy { $0.hasPrefix("-----BEGIN CERTIFICATE-----") })
-        guard blocks.count == 2 else { return }
-        let leafPath = work.file("leaf.pem"), rootPath = work.file("root.pem")
+        guard blocks.count == 3 else { return }
+        let leafPath = work.file("leaf.pem"), rootPath = work.file("root.pem"), issuingPath = work.file("issuing.pem")
         try writeFile(Array(blocks[0].utf8), to: leafPath)
-        try writeFile(Array(blocks[1].utf8), to: rootPath)
+        try writeFile(Array(blocks[1].utf8), to: issuingPath)
+        try writeFile(Array(blocks[2].utf8), to: rootPath)
 
-        // The leaf: critical EKU, exactly timeStamping, not a CA, issued by the second certificate.
+        // The leaf: critical EKU, exactly timeStamping, not a CA, issued by the embedded CA.
         let leafText = try await openssl(["x509", "-in", leafPath, "-noout", "-text"])
         XCTAssertEqual(leafText.status, 0, ProcessRunner.describe(leafText))
         let lines = leafText.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -79,13 +81,18 @@ final class TimestampCLITests: XCTestCase {
         XCTAssertTrue(lines.contains("CA:FALSE"), leafText.stdout)
 
         let leaf = try Certificate(pemEncoded: blocks[0])
-        let root = try Certificate(pemEncoded: blocks[1])
-        XCTAssertEqual(leaf.issuer, root.subject)
-        XCTAssertEqual(root.issuer, root.subject, "the second certificate is the self-signed root")
+        let issuing = try Certificate(pemEncoded: blocks[1])
+        let root = try Certificate(pemEncoded: blocks[2])
+        XCTAssertEqual(leaf.issuer, issuing.subject)
+        XCTAssertEqual(issuing.issuer, root.subject)
+        XCTAssertEqual(root.issuer, root.subject, "the last certificate is the self-signed root")
+        // The embedded CA issued it: the same chain as `signd ca certificate`.
+        let caChain = try await signd(["ca", "certificate", "--data-dir", dataDir])
+        XCTAssertEqual(PEMFile.blocks(caChain.stdout), Array(blocks[1...]))
         XCTAssertEqual(try leaf.extensions.extendedKeyUsage.map(Array.init), [ExtendedKeyUsage.Usage.timeStamping])
 
         // OpenSSL's own timestamp-signing purpose check (critical EKU, only timeStamping).
-        let verify = try await openssl(["verify", "-CAfile", rootPath, "-purpose", "timestampsign", leafPath])
+        let verify = try await openssl(["verify", "-CAfile", rootPath, "-untrusted", issuingPath, "-purpose", "timestampsign", leafPath])
         XCTAssertEqual(verify.status, 0, ProcessRunner.describe(verify))
 
         // Same certificate as `signd init` left in the data directory, and stable across runs.
@@ -104,10 +111,10 @@ final class TimestampCLITests: XCTestCase {
 
         let certs = try await signd(["tsa", "certificate", "--data-dir", dataDir])
         let blocks = PEMFile.blocks(certs.stdout)
-        XCTAssertEqual(blocks.count, 2)
-        guard blocks.count == 2 else { return }
-        try writeFile(Array(blocks[0].utf8), to: work.file("leaf.pem"))
-        try writeFile(Array(blocks[1].utf8), to: work.file("root.pem"))
+        XCTAssertEqual(blocks.count, 3)
+        guard blocks.count == 3 else { return }
+        try writeFile(Array((blocks[0] + "\n" + blocks[1]).utf8), to: work.file("leaf.pem"))
+        try writeFile(Array(blocks[2].utf8), to: work.file("root.pem"))
 
         let dataFile = work.file("data.txt")
         try writeFile(Array("served over HTTP".utf8), to: dataFile)
