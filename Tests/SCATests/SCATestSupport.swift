@@ -1,6 +1,7 @@
 import CertificateAuthority
 import Crypto
 import Foundation
+import TestSupport
 import Hummingbird
 import Jobs
 import Logging
@@ -157,30 +158,6 @@ final class LoopbackServer: Sendable {
     }
 }
 
-/// A TCP port on 127.0.0.1 that nothing listens on (bound, then closed).
-func closedLoopbackPort() throws -> Int {
-    #if canImport(Glibc)
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    #else
-    let fd = socket(AF_INET, SOCK_STREAM, 0)
-    #endif
-    guard fd >= 0 else { throw SCATestError("socket() failed") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard bound == 0 else { throw SCATestError("bind() failed") }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let named = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    guard named == 0 else { throw SCATestError("getsockname() failed") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
 
 // MARK: - A PowerAuth Server stand-in that follows its documented REST JSON
 
