@@ -74,6 +74,9 @@ public actor JobPipeline {
     let configuration: PipelineConfiguration
     let deps: PipelineDependencies
     private var firstSeen: [String: Date] = [:]
+    /// Jobs being processed now (the actor is re-entrant at awaits: a rescan must not start a
+    /// second run of a job that a worker is signing).
+    private var inFlight: Set<String> = []
 
     public init(layout: SpoolLayout, configuration: PipelineConfiguration, dependencies: PipelineDependencies) {
         self.layout = layout
@@ -167,7 +170,7 @@ public actor JobPipeline {
                                    userId: manifest.signer.userId, deviceId: manifest.signer.deviceId, now: now)
             _ = try deps.database.claimJob(record)
         } catch {
-            deps.logger.error("claiming job failed", metadata: ["job": .string(manifest.jobId), "error": .string("\(error)")])
+            deps.logger.error("claiming job failed", metadata: ["job": .string(manifest.jobId), "trace": .string(TraceID.make()), "error": .string("\(error)")])
             return .waiting
         }
         audit(.jobReceived, manifest: manifest, digest: digest, details: ["spool": layout.name, "mode": manifest.mode.rawValue, "level": manifest.level.rawValue])
@@ -226,22 +229,32 @@ public actor JobPipeline {
 
     /// Jobs whose retry time has come.
     public func dueRetries() -> [String] {
-        ((try? deps.database.unfinishedJobs(spool: layout.name)) ?? []).filter { ($0.nextAttemptAt ?? .distantPast) <= now }.map(\.jobId)
+        ((try? deps.database.unfinishedJobs(spool: layout.name)) ?? [])
+            .filter { job in job.nextAttemptAt.map { $0 <= now } ?? false }
+            .map(\.jobId)
+            .filter { !inFlight.contains($0) }
     }
 
     // MARK: - Processing
 
     public func process(jobId: String) async {
+        guard inFlight.insert(jobId).inserted else { return }
+        defer { inFlight.remove(jobId) }
         let workDir = layout.work + "/" + jobId
         guard var job = try? deps.database.job(jobId) else { return }
         if let next = job.nextAttemptAt, next > now { return }
+        // Every log line of this attempt carries the job id and a fresh trace id.
+        var logger = deps.logger
+        logger[metadataKey: "job"] = .string(jobId)
+        logger[metadataKey: "trace"] = .string(TraceID.make())
+        logger.info("job processing", metadata: ["spool": .string(layout.name), "state": .string(job.state.rawValue), "attempt": .stringConvertible(job.attempts + 1)])
         let manifest: SignManifest
         do {
             manifest = try ManifestValidator.parse(try SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes))
         } catch {
             if job.state == .signed, FileManager.default.fileExists(atPath: layout.done + "/\(jobId).pdf") {
                 // Crash after the inputs were archived: only the result file may be missing.
-                finishDelivery(job: job, manifest: nil)
+                finishDelivery(job: job, manifest: nil, logger: logger)
             }
             return
         }
@@ -279,7 +292,7 @@ public actor JobPipeline {
                 job.state = .signed
             }
             if job.state == .signed {
-                try deliver(job: job, manifest: manifest, workDir: workDir)
+                try deliver(job: job, manifest: manifest, workDir: workDir, logger: logger)
             }
         } catch {
             let (code, message) = Self.describe(error)
@@ -287,10 +300,10 @@ public actor JobPipeline {
             if retryable && job.attempts < configuration.maximumRetries {
                 let delay = configuration.retryBase * pow(2, Double(job.attempts))
                 try? deps.database.scheduleJobRetry(jobId, at: now.addingTimeInterval(delay), now: now, errorCode: code)
-                deps.logger.warning("job will be retried", metadata: ["job": .string(jobId), "code": .string(code), "in": .string("\(delay)s")])
+                logger.warning("job will be retried", metadata: ["code": .string(code), "in": .string("\(delay)s")])
                 return
             }
-            fail(jobId: jobId, manifest: manifest, code: code, message: message, retryable: retryable)
+            fail(jobId: jobId, manifest: manifest, code: code, message: message, retryable: retryable, logger: logger)
         }
     }
 
@@ -337,7 +350,7 @@ public actor JobPipeline {
 
     /// Publishes the result: done/<job>.pdf, then done/<job>.result.json (written last: its
     /// presence means the job is complete), archives the inputs, removes the work directory.
-    func deliver(job: JobRecord, manifest: SignManifest, workDir: String) throws {
+    func deliver(job: JobRecord, manifest: SignManifest, workDir: String, logger: Logger) throws {
         let donePDF = layout.done + "/\(job.jobId).pdf"
         if FileManager.default.fileExists(atPath: workDir + "/signed.pdf") {
             guard rename(workDir + "/signed.pdf", donePDF) == 0 else {
@@ -348,10 +361,10 @@ public actor JobPipeline {
         if SpoolFiles.isRegularFile(workDir + "/document.pdf") { try SpoolFiles.move(workDir + "/document.pdf", to: layout.archive + "/\(job.jobId).pdf") }
         if SpoolFiles.isRegularFile(workDir + "/manifest.json") { try SpoolFiles.move(workDir + "/manifest.json", to: layout.archive + "/\(job.jobId).json") }
         SpoolFiles.fsyncDirectory(layout.archive)
-        finishDelivery(job: job, manifest: manifest)
+        finishDelivery(job: job, manifest: manifest, logger: logger)
     }
 
-    func finishDelivery(job: JobRecord, manifest given: SignManifest?) {
+    func finishDelivery(job: JobRecord, manifest given: SignManifest?, logger: Logger) {
         let donePDF = layout.done + "/\(job.jobId).pdf"
         let manifest = given ?? (try? SpoolFiles.readRegular(layout.archive + "/\(job.jobId).json", limit: ManifestValidator.maximumManifestBytes))
             .flatMap { try? ManifestValidator.parse($0) }
@@ -368,12 +381,12 @@ public actor JobPipeline {
                                documentSha256: job.documentSha256, details: ["output": donePDF, "outputSha256": signedDigest])
         entry.outcome = "success"
         _ = try? deps.audit.append(entry)
-        deps.logger.info("job delivered", metadata: ["job": .string(job.jobId)])
+        logger.info("job delivered")
     }
 
     // MARK: - Failures
 
-    func fail(jobId: String, manifest: SignManifest, code: String, message: String, retryable: Bool) {
+    func fail(jobId: String, manifest: SignManifest, code: String, message: String, retryable: Bool, logger: Logger) {
         let workDir = layout.work + "/" + jobId
         if SpoolFiles.isRegularFile(workDir + "/document.pdf") { _ = try? SpoolFiles.move(workDir + "/document.pdf", to: layout.failed + "/\(jobId).pdf") }
         if SpoolFiles.isRegularFile(workDir + "/manifest.json") { _ = try? SpoolFiles.move(workDir + "/manifest.json", to: layout.failed + "/\(jobId).json") }
@@ -381,7 +394,7 @@ public actor JobPipeline {
         try? FileManager.default.removeItem(atPath: workDir)
         try? deps.database.setJobState(jobId, .failed, now: now, errorCode: code, resultPath: layout.failed + "/\(jobId).error.json")
         audit(.jobFailed, manifest: manifest, digest: nil, outcome: "failure", details: ["code": code, "message": message])
-        deps.logger.warning("job failed", metadata: ["job": .string(jobId), "code": .string(code)])
+        logger.warning("job failed", metadata: ["code": .string(code)])
     }
 
     /// Moves unclaimed inputs to failed/ with an error report; nothing is deleted.
@@ -399,7 +412,12 @@ public actor JobPipeline {
         while FileManager.default.fileExists(atPath: target) { target = layout.failed + "/\(baseName).\(n).error.json"; n += 1 }
         try? Self.writeError(jobId: jobId, code: code, message: message, retryable: false, to: target, at: now)
         _ = try? deps.audit.append(AuditEntry(type: .jobFailed, jobId: jobId, outcome: "failure", details: ["code": code, "message": message, "files": files.joined(separator: ",")]))
-        deps.logger.warning("input rejected", metadata: ["code": .string(code), "files": .string(files.joined(separator: ","))])
+        var metadata: Logger.Metadata = ["code": .string(code), "files": .string(files.joined(separator: ","))]
+        if let jobId {
+            metadata["job"] = .string(jobId)
+            metadata["trace"] = .string(TraceID.make())
+        }
+        deps.logger.warning("input rejected", metadata: metadata)
     }
 
     // MARK: - Helpers
