@@ -12,9 +12,11 @@ import X509
 /// embedded CA's chain, CRL and OCSP responder.
 enum DaemonHTTP {
     static func application(host: String, port: Int, authority: TimeStampAuthority, ca: EmbeddedCA?, caChain: [Certificate],
-                            database: StateDatabase, spoolRoot: String, logger: Logger) -> some ApplicationProtocol {
+                            database: StateDatabase, spoolRoot: String, auditPath: String, auditCredentials: AuditHTTP.Credentials?,
+                            logger: Logger) -> some ApplicationProtocol {
         let router = Router()
         TSARoutes.add(to: router, authority: authority)
+        AuditHTTP.add(to: router, credentials: auditCredentials, auditPath: auditPath)
         router.get("/health/live") { _, _ in "ok\n" }
         router.get("/health/ready") { _, _ -> Response in
             var problems: [String] = []
@@ -58,6 +60,10 @@ enum DaemonHTTP {
         }
         var httpLogger = logger
         httpLogger.logLevel = .warning
-        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "signd"), logger: httpLogger)
+        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "signd"),
+                           onServerRunning: { channel in
+                               let bound = channel.localAddress?.port ?? port
+                               logger.info("http listening", metadata: ["address": .string("\(host):\(bound)"), "port": .stringConvertible(bound)])
+                           }, logger: httpLogger)
     }
 }

@@ -25,7 +25,10 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "HTTP listen address for health, metrics, TSA, CA (default 127.0.0.1:8750; 'off' disables).") var listen: String?
 
     func run() async throws {
+        // JSON lines on stdout for every logger made from here on (swift-log allows one bootstrap).
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label) }
         let signals = SignalWaiter([SIGTERM, SIGINT])
+        let reloads = ReloadSignal()
         let logger: Logger = {
             var l = Logger(label: "signd")
             l.logLevel = .info
@@ -33,6 +36,7 @@ struct RunCommand: AsyncParsableCommand {
         }()
         let dir = try data.ensureExists()
         let configuration = try config.load()
+        let configPath = config.config
         let root = spoolRoot ?? configuration.spoolRoot ?? "./spool"
         do {
             let kek = try Composition.kek(dir)
@@ -41,6 +45,7 @@ struct RunCommand: AsyncParsableCommand {
             let ca = try Composition.certificateAuthority(dataDirectory: dir, configuration: configuration)
             let database = try Composition.database(dir)
             let audit = try Composition.audit(dir)
+            let auditCredentials = try AuditHTTP.Credentials.fromEnvironment()
             try audit.append(AuditEntry(type: .configurationLoaded, outcome: "info",
                                         details: ["dataDirectory": dir, "spoolRoot": root, "ca": configuration.ca?.kind ?? "embedded",
                                                   "tsa": (configuration.tsa?.urls ?? []).joined(separator: ",")]))
@@ -84,8 +89,27 @@ struct RunCommand: AsyncParsableCommand {
                     let host = String(parts[0])
                     group.addTask {
                         let app = DaemonHTTP.application(host: host, port: port, authority: authority, ca: embeddedCA,
-                                                         caChain: caChain, database: database, spoolRoot: root, logger: logger)
+                                                         caChain: caChain, database: database, spoolRoot: root,
+                                                         auditPath: Composition.auditPath(dir), auditCredentials: auditCredentials, logger: logger)
                         try await app.run()
+                    }
+                }
+                group.addTask {
+                    // SIGHUP: re-read and validate the configuration file and record it; never stops the daemon.
+                    for await _ in reloads.events {
+                        do {
+                            let reloaded = try SigndConfiguration.load(path: configPath)
+                            _ = try reloaded.renewalConfiguration
+                            _ = try reloaded.profiles
+                            try audit.append(AuditEntry(type: .configurationLoaded, outcome: "info",
+                                                        details: ["reason": "SIGHUP", "ca": reloaded.ca?.kind ?? "embedded",
+                                                                  "tsa": (reloaded.tsa?.urls ?? []).joined(separator: ","),
+                                                                  "spools": (reloaded.spools ?? [SigndConfiguration.Spool(name: "default")]).map(\.name).joined(separator: ",")]))
+                            logger.info("configuration reloaded", metadata: ["reason": "SIGHUP"])
+                        } catch {
+                            logger.error("configuration reload failed; keeping the running configuration",
+                                         metadata: ["reason": "SIGHUP", "error": .string("\(error)")])
+                        }
                     }
                 }
                 group.addTask {
@@ -114,6 +138,22 @@ struct RunCommand: AsyncParsableCommand {
         if let t = configuration.tsa?.timeoutSeconds { client.requestTimeout = t }
         let transport: any TimestampTransport = urls.isEmpty ? InProcessTransport(authority: authority) : try HTTPTimestampTransport()
         return TimestampClient(configuration: client, transport: transport)
+    }
+}
+
+/// SIGHUP as an async stream of reload requests. Installed first thing in `run`, so SIGHUP never
+/// terminates the daemon (its default action); waiting does not poll.
+final class ReloadSignal: @unchecked Sendable {
+    let events: AsyncStream<Void>
+    private let source: any DispatchSourceSignal
+
+    init() {
+        signal(SIGHUP, SIG_IGN)
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        events = stream
+        source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler { continuation.yield() }
+        source.resume()
     }
 }
 

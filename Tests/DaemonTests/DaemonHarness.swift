@@ -24,7 +24,7 @@ final class DaemonProcess {
     private let exitSignal = DispatchSemaphore(value: 0)
     private var exited = false
 
-    init(binary: String, arguments: [String], cwd: String, logPath: String) throws {
+    init(binary: String, arguments: [String], cwd: String, logPath: String, environment: [String: String] = [:]) throws {
         self.logPath = logPath
         guard FileManager.default.createFile(atPath: logPath, contents: nil), let log = FileHandle(forWritingAtPath: logPath) else {
             throw HarnessError("cannot create \(logPath)")
@@ -34,6 +34,7 @@ final class DaemonProcess {
         process.currentDirectoryURL = URL(fileURLWithPath: cwd)
         // No SIGND_* variables from the caller's environment: every setting is explicit.
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SIGND_") }
+            .merging(environment) { _, explicit in explicit }
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
@@ -46,6 +47,25 @@ final class DaemonProcess {
     var pid: Int32 { process.processIdentifier }
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
     var isRunning: Bool { !exited && process.isRunning }
+
+    /// The log lines parsed as JSON objects (nil for a line that is not one).
+    var logLines: [[String: Any]?] {
+        log.split(separator: "\n", omittingEmptySubsequences: true).map {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
+    }
+
+    /// The HTTP port from the "http listening" log line (for `--listen 127.0.0.1:0`).
+    func httpPort(timeout: TimeInterval = 10) throws -> Int {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            for case let line? in logLines where line["msg"] as? String == "http listening" {
+                if let port = Int(line["port"] as? String ?? ""), port > 0 { return port }
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        throw HarnessError("no \"http listening\" line with a port in the log:\n\(log)")
+    }
 
     /// Waits until every spool logged "spool ready" (the startup recovery and scan are done).
     func waitUntilReady(spools: Int = 1, timeout: TimeInterval = 30) throws {
@@ -164,7 +184,8 @@ final class DaemonFixture {
     /// Starts `signd run` on this fixture (optionally with a configuration file) and waits until
     /// it is ready unless `waitUntilReady` is false.
     @discardableResult
-    func startDaemon(configuration: String? = nil, listen: String = "off", waitUntilReady: Bool = true) throws -> DaemonProcess {
+    func startDaemon(configuration: String? = nil, listen: String = "off", waitUntilReady: Bool = true,
+                     environment: [String: String] = [:]) throws -> DaemonProcess {
         var args = ["run", "--data-dir", dataDir, "--spool-root", spoolRoot, "--listen", listen]
         if let configuration {
             let path = root + "/config-\(daemons.count).json"
@@ -172,7 +193,7 @@ final class DaemonFixture {
             args += ["--config", path]
         }
         let daemon = try DaemonProcess(binary: PackagePaths.signdBinary, arguments: args, cwd: root,
-                                       logPath: root + "/daemon-\(daemons.count).log")
+                                       logPath: root + "/daemon-\(daemons.count).log", environment: environment)
         daemons.append(daemon)
         if waitUntilReady { try daemon.waitUntilReady() }
         return daemon

@@ -1,0 +1,97 @@
+import Foundation
+import Logging
+
+/// A swift-log handler that writes one JSON object per line to standard output:
+/// `{"label":…,"level":…,"msg":…,"ts":…, …metadata}` with keys sorted. Metadata keys that clash
+/// with the fixed ones are prefixed with `meta.`. Callers must never put secrets or document
+/// contents into messages or metadata (job ids, codes, paths and digests only).
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .info
+    public var metadataProvider: Logger.MetadataProvider?
+    let label: String
+    let sink: JSONLogSink
+
+    public init(label: String, sink: JSONLogSink = .standardOutput, metadataProvider: Logger.MetadataProvider? = nil) {
+        self.label = label
+        self.sink = sink
+        self.metadataProvider = metadataProvider
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = self.metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
+        if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
+        if let error = event.error, merged["error"] == nil { merged["error"] = .string("\(error)") }
+        sink.write(Self.render(ts: Date(), level: event.level, label: label, message: event.message.description, metadata: merged))
+    }
+
+    static let fixedKeys: Set<String> = ["ts", "level", "label", "msg"]
+
+    /// One line of JSON (no trailing newline).
+    public static func render(ts: Date, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) -> String {
+        var object: [String: Any] = ["ts": timestamp(ts), "level": level.rawValue, "label": label, "msg": message]
+        for (key, value) in metadata {
+            object[fixedKeys.contains(key) ? "meta." + key : key] = json(value)
+        }
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            return #"{"level":"error","msg":"log line could not be encoded"}"#
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func json(_ value: Logger.Metadata.Value) -> Any {
+        switch value {
+        case .string(let s): return s
+        case .stringConvertible(let c): return c.description
+        case .array(let a): return a.map(json)
+        case .dictionary(let d): return d.mapValues(json)
+        }
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        var t = time_t(date.timeIntervalSince1970)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        let millis = Int((date.timeIntervalSince1970 - Double(t)) * 1000)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), max(0, min(999, millis)))
+    }
+}
+
+/// Where JSON log lines go; writes are whole lines under a lock, so lines never interleave.
+public final class JSONLogSink: @unchecked Sendable {
+    private let lock = NSLock()
+    private let output: (String) -> Void
+
+    public init(_ output: @escaping (String) -> Void) { self.output = output }
+
+    public static let standardOutput = JSONLogSink { line in
+        let bytes = Array((line + "\n").utf8)
+        bytes.withUnsafeBufferPointer { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Foundation.write(1, buffer.baseAddress! + offset, buffer.count - offset)
+                if n <= 0 { if errno == EINTR { continue }; return }
+                offset += n
+            }
+        }
+    }
+
+    func write(_ line: String) { lock.withLock { output(line) } }
+}
+
+/// A fresh trace id: 16 lowercase hex digits (64 random bits), one per job attempt.
+public enum TraceID {
+    public static func make() -> String {
+        var g = SystemRandomNumberGenerator()
+        let v = g.next() as UInt64
+        let hex = String(v, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
