@@ -5,6 +5,7 @@ import GRDB
 public enum AuditEventType: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
     case configurationLoaded = "configuration.loaded"
     case jobReceived = "job.received"
+    case jobDTBSIssued = "job.dtbsIssued"
     case jobAuthorized = "job.authorized"
     case jobDenied = "job.denied"
     case jobSigned = "job.signed"

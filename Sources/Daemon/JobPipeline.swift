@@ -24,6 +24,8 @@ public struct PipelineConfiguration: Sendable {
     public var maximumRetries: Int = 5
     public var retryBase: TimeInterval = 2
     public var digest: DigestAlgorithm = .sha256
+    /// External mode: how long the device's signature may take after the DTBS is handed out.
+    public var externalSignatureTimeout: TimeInterval = 300
     public init() {}
 }
 
@@ -76,7 +78,7 @@ public actor JobPipeline {
     private var firstSeen: [String: Date] = [:]
     /// Jobs being processed now (the actor is re-entrant at awaits: a rescan must not start a
     /// second run of a job that a worker is signing).
-    private var inFlight: Set<String> = []
+    var inFlight: Set<String> = []
 
     public init(layout: SpoolLayout, configuration: PipelineConfiguration, dependencies: PipelineDependencies) {
         self.layout = layout
@@ -259,10 +261,12 @@ public actor JobPipeline {
             return
         }
         do {
+            if job.state == .awaitingSignature { return } // phase two starts when the signature file arrives
+            if job.state == .claimed && manifest.mode == .external {
+                try await prepareExternal(manifest: manifest, job: job, workDir: workDir, logger: logger)
+                return
+            }
             if job.state == .claimed {
-                guard manifest.mode == .cloud else {
-                    throw SpoolError("mode.unsupported", "external-mode jobs are not supported by this signd version yet; submit the job in cloud mode")
-                }
                 // Verified and used up before a crash, but the state was not yet recorded: go on.
                 let alreadyConsumed = (try? deps.database.authorizationConsumed(byJob: jobId)) ?? false
                 let outcome: AuthorizationOutcome = alreadyConsumed
@@ -331,7 +335,12 @@ public actor JobPipeline {
         }
         _ = try await PDFSigningService().sign(inputPath: workDir + "/document.pdf", outputPath: output, builder: builder,
                                                request: request, timestamper: timestamper)
-        // Self-check: never deliver what our own verifier does not accept.
+        let last = try await selfCheck(output: output, level: manifest.level, signingTime: signingTime)
+        return (certRecord.serial, last.timestamp?.genTime)
+    }
+
+    /// Never deliver what our own verifier does not accept: intact, trusted, at the level asked.
+    func selfCheck(output: String, level: SignatureLevel, signingTime: Date) async throws -> SignatureReport {
         let document = try PDFDocument(source: try FileByteSource(path: output))
         let tsaValidator = deps.timestamper?.configuration.validator
         let verifier = PAdESVerifier(trustRoots: deps.caChain.last.map { [$0] }, validationTime: signingTime) { token, value in
@@ -340,12 +349,12 @@ public actor JobPipeline {
         }
         let report = try await verifier.verify(document: document, fileName: output)
         guard let last = report.signatures.last, last.intact, last.trusted == true,
-              last.level == (manifest.level == .bt ? "B-T" : "B-B") else {
+              last.level == (level == .bt ? "B-T" : "B-B") else {
             try? FileManager.default.removeItem(atPath: output)
             let found = report.signatures.last.map { "level \($0.level), intact \($0.intact), trusted \(String(describing: $0.trusted)), problems \($0.problems)" } ?? "no signature"
             throw SpoolError("signature.selfCheckFailed", "the signed output did not pass signd's own verification (\(found)); nothing was delivered")
         }
-        return (certRecord.serial, last.timestamp?.genTime)
+        return last
     }
 
     /// Publishes the result: done/<job>.pdf, then done/<job>.result.json (written last: its
@@ -360,6 +369,7 @@ public actor JobPipeline {
         }
         if SpoolFiles.isRegularFile(workDir + "/document.pdf") { try SpoolFiles.move(workDir + "/document.pdf", to: layout.archive + "/\(job.jobId).pdf") }
         if SpoolFiles.isRegularFile(workDir + "/manifest.json") { try SpoolFiles.move(workDir + "/manifest.json", to: layout.archive + "/\(job.jobId).json") }
+        if SpoolFiles.isRegularFile(workDir + "/signature.json") { try SpoolFiles.move(workDir + "/signature.json", to: layout.archive + "/\(job.jobId).signature.json") }
         SpoolFiles.fsyncDirectory(layout.archive)
         finishDelivery(job: job, manifest: manifest, logger: logger)
     }
@@ -390,6 +400,8 @@ public actor JobPipeline {
         let workDir = layout.work + "/" + jobId
         if SpoolFiles.isRegularFile(workDir + "/document.pdf") { _ = try? SpoolFiles.move(workDir + "/document.pdf", to: layout.failed + "/\(jobId).pdf") }
         if SpoolFiles.isRegularFile(workDir + "/manifest.json") { _ = try? SpoolFiles.move(workDir + "/manifest.json", to: layout.failed + "/\(jobId).json") }
+        if SpoolFiles.isRegularFile(workDir + "/signature.json") { _ = try? SpoolFiles.move(workDir + "/signature.json", to: layout.failed + "/\(jobId).signature.json") }
+        try? FileManager.default.removeItem(atPath: layout.pending + "/\(jobId).dtbs.json")
         try? Self.writeError(jobId: jobId, code: code, message: message, retryable: retryable, to: layout.failed + "/\(jobId).error.json", at: now)
         try? FileManager.default.removeItem(atPath: workDir)
         try? deps.database.setJobState(jobId, .failed, now: now, errorCode: code, resultPath: layout.failed + "/\(jobId).error.json")

@@ -60,6 +60,7 @@ public final class SpoolService: Sendable {
         try layout.ensure()
         let watcher = try InotifyWatcher()
         try watcher.watch(layout.incoming)
+        try watcher.watch(layout.signatures)
         await pipeline.recover()
         await scan()
         logger.info("spool ready", metadata: ["spool": .string(layout.name), "incoming": .string(layout.incoming)])
@@ -67,7 +68,8 @@ public final class SpoolService: Sendable {
             group.addTask {
                 for await event in watcher.events() {
                     switch event {
-                    case .file(_, let name): await self.queue.push(name)
+                    case .file(let directory, let name):
+                        await self.queue.push(directory == self.layout.signatures ? Self.signaturePrefix + name : name)
                     case .overflow: await self.scan()
                     }
                 }
@@ -78,12 +80,17 @@ public final class SpoolService: Sendable {
                     if Task.isCancelled { break }
                     await self.scan()
                     for jobId in await self.pipeline.dueRetries() { await self.pipeline.process(jobId: jobId) }
+                    await self.pipeline.expireAwaitingSignatures()
                 }
             }
             for _ in 0..<workers {
                 group.addTask {
                     while let name = await self.queue.next() {
-                        _ = await self.pipeline.intake(manifestName: name)
+                        if name.hasPrefix(Self.signaturePrefix) {
+                            await self.pipeline.handleSignature(fileName: String(name.dropFirst(Self.signaturePrefix.count)))
+                        } else {
+                            _ = await self.pipeline.intake(manifestName: name)
+                        }
                     }
                 }
             }
@@ -98,11 +105,18 @@ public final class SpoolService: Sendable {
         logger.info("spool stopped", metadata: ["spool": .string(layout.name)])
     }
 
-    /// Queues every manifest in incoming/.
+    /// Queue entries for files in signatures/ carry this prefix.
+    static let signaturePrefix = "signatures/"
+
+    /// Queues every manifest in incoming/ and every signature file in signatures/.
     func scan() async {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.incoming)) ?? []
         for name in names.sorted() where name.hasSuffix(".json") && !name.hasPrefix(".") {
             await queue.push(name)
+        }
+        let signatures = (try? FileManager.default.contentsOfDirectory(atPath: layout.signatures)) ?? []
+        for name in signatures.sorted() where name.hasSuffix(".signature.json") && !name.hasPrefix(".") {
+            await queue.push(Self.signaturePrefix + name)
         }
     }
 }

@@ -9,6 +9,8 @@ public enum JobState: String, Codable, Sendable, DatabaseValueConvertible {
     case claimed
     /// SCA authorization verified and consumed; must not be re-run.
     case authorized
+    /// External mode: the data to be signed is in pending/; waiting for the device's signature.
+    case awaitingSignature
     /// Signed output written (and verified) in work/<job>/; not yet delivered.
     case signed
     case delivered
@@ -29,6 +31,8 @@ public struct JobRecord: Codable, Sendable, Hashable, FetchableRecord, Persistab
     public var resultPath: String?
     public var createdAt: Date
     public var updatedAt: Date
+    /// External mode: the device's signature must arrive before this time.
+    public var signatureDeadline: Date?
 
     public init(jobId: String, spool: String, state: JobState, documentSha256: String, userId: String, deviceId: String, now: Date) {
         self.jobId = jobId
@@ -69,6 +73,16 @@ extension StateDatabase {
         }
     }
 
+    public func awaitSignature(_ id: String, deadline: Date, now: Date) throws {
+        try writer.write { db in
+            guard var job = try JobRecord.fetchOne(db, key: id) else { return }
+            job.state = .awaitingSignature
+            job.signatureDeadline = deadline
+            job.updatedAt = now
+            try job.update(db)
+        }
+    }
+
     public func scheduleJobRetry(_ id: String, at date: Date, now: Date, errorCode: String) throws {
         try writer.write { db in
             guard var job = try JobRecord.fetchOne(db, key: id) else { return }
@@ -83,7 +97,7 @@ extension StateDatabase {
     /// Jobs not yet delivered or failed (resumed after a restart).
     public func unfinishedJobs(spool: String) throws -> [JobRecord] {
         try writer.read { db in
-            try JobRecord.filter(Column("spool") == spool && ["claimed", "authorized", "signed"].contains(Column("state")))
+            try JobRecord.filter(Column("spool") == spool && ["claimed", "authorized", "awaitingSignature", "signed"].contains(Column("state")))
                 .order(Column("createdAt")).fetchAll(db)
         }
     }

@@ -113,6 +113,31 @@ public final class StateDatabase: Sendable {
             // The job that used a reference: a job resumed after a crash may use it again.
             try db.alter(table: "usedNonce") { t in t.add(column: "jobId", .text) }
         }
+        m.registerMigration("v4-external-mode") { db in
+            // SQLite cannot alter a CHECK constraint: rebuild the table with the new state.
+            try db.create(table: "job_v4") { t in
+                t.primaryKey("jobId", .text)
+                t.column("spool", .text).notNull()
+                t.column("state", .text).notNull().check { ["claimed", "authorized", "awaitingSignature", "signed", "delivered", "failed"].contains($0) }
+                t.column("documentSha256", .text).notNull()
+                t.column("userId", .text).notNull()
+                t.column("deviceId", .text).notNull()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("nextAttemptAt", .datetime)
+                t.column("errorCode", .text)
+                t.column("resultPath", .text)
+                t.column("createdAt", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+                t.column("signatureDeadline", .datetime)
+            }
+            try db.execute(sql: """
+                INSERT INTO job_v4 (jobId, spool, state, documentSha256, userId, deviceId, attempts, nextAttemptAt, errorCode, resultPath, createdAt, updatedAt)
+                SELECT jobId, spool, state, documentSha256, userId, deviceId, attempts, nextAttemptAt, errorCode, resultPath, createdAt, updatedAt FROM job
+                """)
+            try db.drop(table: "job")
+            try db.rename(table: "job_v4", to: "job")
+            try db.create(index: "job_on_state", on: "job", columns: ["state"])
+        }
         return m
     }
 }

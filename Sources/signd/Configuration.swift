@@ -14,6 +14,7 @@ struct SigndConfiguration: Codable, Sendable {
         var level: String?
         var workers: Int?
         var documentTimeoutSeconds: Double?
+        var externalSignatureTimeoutSeconds: Double?
     }
     struct CA: Codable, Sendable {
         /// `embedded` (default) or `ejbca`.

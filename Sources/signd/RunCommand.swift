@@ -60,6 +60,7 @@ struct RunCommand: AsyncParsableCommand {
                 let layout = SpoolLayout(name: s.name, spoolRoot: root)
                 var pc = PipelineConfiguration()
                 if let t = s.documentTimeoutSeconds { pc.documentTimeout = t }
+                if let t = s.externalSignatureTimeoutSeconds { pc.externalSignatureTimeout = t }
                 let deps = PipelineDependencies(database: database, audit: audit, authorizer: authorizer, enrollment: enrollment,
                                                 caChain: caChain, timestamper: timestamper, clock: { Date() }, logger: logger)
                 let pipeline = JobPipeline(layout: layout, configuration: pc, dependencies: deps)

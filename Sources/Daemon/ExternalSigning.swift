@@ -1,0 +1,204 @@
+import Audit
+import Crypto
+import Foundation
+import Jobs
+import Logging
+import PAdES
+import PDFSignatures
+import SigndCore
+import StateStore
+import SwiftASN1
+import Timestamping
+import X509
+
+/// What signd hands out in external mode: `pending/<job>.dtbs.json` (docs/spool.md).
+struct PendingDTBS: Codable {
+    var version = 1
+    var jobId: String
+    var deviceId: String
+    var userId: String
+    /// The device signs the DTBS with ECDSA P-256 and SHA-256.
+    var algorithm = "ECDSA-P256-SHA256"
+    /// Base64 of the DER signed attributes (SET, tag 0x31): the device hashes them itself.
+    var dtbs: String
+    var dtbsSha256: String
+    var expiresAt: String
+    var level: String
+    var document: Document
+    struct Document: Codable {
+        var name: String
+        var sha256: String
+    }
+}
+
+/// What the orchestrator drops back: `signatures/<job>.signature.json`.
+struct DeviceSignatureFile: Codable {
+    var jobId: String
+    /// Base64 of the ECDSA signature: DER SEQUENCE{r, s}, or raw r||s with `signatureFormat` JOSE.
+    var signature: String
+    var signatureFormat: String?
+}
+
+extension JobPipeline {
+    /// Phase one: checks the device and its certificate, prepares the PDF and the signed
+    /// attributes (signing time frozen now), persists the state in work/<job>/ and hands out the DTBS.
+    func prepareExternal(manifest: SignManifest, job: JobRecord, workDir: String, logger: Logger) async throws {
+        let deviceId = manifest.signer.deviceId
+        guard let device = try deps.database.device(deviceId), device.userId == manifest.signer.userId else {
+            throw SpoolError("sca.denied", "The signing authorization was not accepted.")
+        }
+        guard device.status == .active else {
+            audit(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
+                  details: ["code": device.status == .blocked ? "sca.deviceBlocked" : "sca.deviceRemoved", "reason": "device \(deviceId) is \(device.status.rawValue)"])
+            throw SpoolError("sca.denied", "The signing authorization was not accepted. Approve this job again on the registered device; repeated failures block the device.")
+        }
+        let signingTime = now
+        guard let certRecord = try deps.database.activeCertificate(deviceId: deviceId, at: signingTime) else {
+            throw SpoolError("certificate.none", "device \(deviceId) has no valid certificate; enroll it (signd enroll --csr) before signing")
+        }
+        let certificate = try Certificate(derEncoded: Array(certRecord.der))
+        // The certificate must belong to this device: it certifies the device's registered key.
+        var keyDER = DER.Serializer()
+        try keyDER.serialize(certificate.publicKey)
+        guard let registered = device.publicKeyDER, Array(registered) == keyDER.serializedBytes else {
+            throw SpoolError("certificate.notDeviceKey", "the certificate of device \(deviceId) does not certify the device's registered key; enroll the device from its own CSR for external mode")
+        }
+        let builder = PAdESSignatureBuilder(signer: ExternalSigner.p256(certificate: certificate), chain: deps.caChain, digest: .sha256)
+        let a = manifest.appearance
+        let request = SignatureRequest(fieldName: a?.fieldName, signingTime: signingTime, reason: a?.reason, location: a?.location,
+                                       contactInfo: a?.contactInfo, name: a?.name)
+        var reserve = 0
+        if manifest.level == .bt {
+            guard let timestamper = deps.timestamper else { throw SpoolError("tsa.notConfigured", "the job asks for B-T but no TSA is configured") }
+            reserve = timestamper.reservedTokenSize
+        }
+        let state = try PDFSigningService().prepareExternal(inputPath: workDir + "/document.pdf", builder: builder, request: request, timestampReserve: reserve)
+        let stateWriter = try AtomicFileWriter(path: workDir + "/external-state.json", mode: 0o600)
+        try stateWriter.write(Array(try JSONEncoder().encode(state)))
+        try stateWriter.commit()
+
+        let deadline = signingTime.addingTimeInterval(configuration.externalSignatureTimeout)
+        let pending = PendingDTBS(jobId: job.jobId, deviceId: deviceId, userId: manifest.signer.userId,
+                                  dtbs: Data(state.dataToBeSigned).base64EncodedString(), dtbsSha256: Hex.encode(Array(SHA256.hash(data: state.dataToBeSigned))),
+                                  expiresAt: ISO8601DateFormatter().string(from: deadline), level: manifest.level.rawValue,
+                                  document: .init(name: manifest.document.file, sha256: job.documentSha256))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try deps.database.awaitSignature(job.jobId, deadline: deadline, now: now)
+        let pendingWriter = try AtomicFileWriter(path: layout.pending + "/\(job.jobId).dtbs.json")
+        try pendingWriter.write(Array(try encoder.encode(pending)))
+        try pendingWriter.commit()
+        audit(.jobDTBSIssued, manifest: manifest, digest: job.documentSha256, outcome: "info",
+              details: ["dtbsSha256": pending.dtbsSha256, "expiresAt": pending.expiresAt])
+        logger.info("data to be signed handed out", metadata: ["deadline": .string(pending.expiresAt)])
+    }
+
+    /// Phase two: a signature file arrived in signatures/.
+    public func handleSignature(fileName name: String) async {
+        guard name.hasSuffix(".signature.json"), !name.hasPrefix("."), !name.contains("/") else { return }
+        let path = layout.signatures + "/" + name
+        guard SpoolFiles.isRegularFile(path) || SpoolFiles.isSymlink(path) else { return }
+        let base = String(name.dropLast(".signature.json".count))
+        let file: DeviceSignatureFile
+        do {
+            let data = try SpoolFiles.readRegular(path, limit: 64 * 1024)
+            file = try JSONDecoder().decode(DeviceSignatureFile.self, from: data)
+            try ManifestValidator.validate(SignManifest(jobId: file.jobId, document: .init(file: "x.pdf", sha256: String(repeating: "0", count: 64)),
+                                                        signer: .init(userId: "u", deviceId: "d"), mode: .external, level: .bb, authorization: nil))
+        } catch {
+            rejectSignatureFile(path: path, baseName: base, code: "external.malformedSignature",
+                                message: "\(name) is not a signature file {jobId, signature (base64), signatureFormat DER|JOSE}", jobId: nil)
+            return
+        }
+        let jobId = file.jobId
+        guard let job = try? deps.database.job(jobId), job.state == .awaitingSignature, inFlight.insert(jobId).inserted else {
+            rejectSignatureFile(path: path, baseName: base, code: "external.unknownJob",
+                                message: "no job \(jobId) is waiting for a device signature (unknown, finished, or being completed)", jobId: jobId)
+            return
+        }
+        defer { inFlight.remove(jobId) }
+        var logger = deps.logger
+        logger[metadataKey: "job"] = .string(jobId)
+        logger[metadataKey: "trace"] = .string(TraceID.make())
+        let workDir = layout.work + "/" + jobId
+        guard let manifest = try? ManifestValidator.parse(try SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes)),
+              let stateData = FileManager.default.contents(atPath: workDir + "/external-state.json"),
+              let state = try? JSONDecoder().decode(ExternalSigningState.self, from: stateData) else {
+            rejectSignatureFile(path: path, baseName: base, code: "external.unknownJob", message: "the prepared state of job \(jobId) is missing", jobId: jobId)
+            return
+        }
+        _ = try? SpoolFiles.move(path, to: workDir + "/signature.json")
+        if let deadline = job.signatureDeadline, now > deadline {
+            fail(jobId: jobId, manifest: manifest, code: "external.expired",
+                 message: "the device signature arrived after the deadline \(ISO8601DateFormatter().string(from: deadline)); submit the job again", retryable: false, logger: logger)
+            return
+        }
+        guard let raw = Data(base64Encoded: file.signature), let der = Self.derSignature(Array(raw), format: file.signatureFormat) else {
+            countFailure(manifest: manifest, job: job, code: "external.malformedSignature", reason: "the signature is not base64 of a DER or raw P-256 ECDSA signature")
+            fail(jobId: jobId, manifest: manifest, code: "external.malformedSignature", message: "the signature value is not a P-256 ECDSA signature (DER, or raw r||s with signatureFormat JOSE)", retryable: false, logger: logger)
+            return
+        }
+        do {
+            let output = workDir + "/signed.pdf"
+            let timestamper = manifest.level == .bt ? deps.timestamper : nil
+            _ = try await PDFSigningService().completeExternal(inputPath: workDir + "/document.pdf", outputPath: output, state: state,
+                                                               signature: der, timestamper: timestamper)
+            try? deps.database.recordSuccessfulAuthorization(deviceId: manifest.signer.deviceId, now: now)
+            audit(.jobAuthorized, manifest: manifest, digest: job.documentSha256, details: ["kind": "external-device-signature"])
+            let last = try await selfCheck(output: output, level: manifest.level, signingTime: now)
+            try deps.database.setJobState(jobId, .signed, now: now)
+            let serial = Hex.encode(Array(try Certificate(derEncoded: state.certificateDER).serialNumber.bytes))
+            audit(.jobSigned, manifest: manifest, digest: job.documentSha256, serial: serial, details: ["level": manifest.level.rawValue, "mode": "external"])
+            if let genTime = last.timestamp?.genTime {
+                audit(.jobTimestamped, manifest: manifest, digest: job.documentSha256, serial: serial, details: ["genTime": genTime])
+            }
+            try? FileManager.default.removeItem(atPath: layout.pending + "/\(jobId).dtbs.json")
+            var signedJob = job
+            signedJob.state = .signed
+            try deliver(job: signedJob, manifest: manifest, workDir: workDir, logger: logger)
+        } catch let e as PAdESError where e.code == .signatureInvalid {
+            countFailure(manifest: manifest, job: job, code: "external.badSignature", reason: e.message)
+            fail(jobId: jobId, manifest: manifest, code: "external.badSignature",
+                 message: "the device signature does not verify over the data to be signed with the device certificate; sign the exact DTBS of pending/\(jobId).dtbs.json with the device key", retryable: false, logger: logger)
+        } catch {
+            let (code, message) = Self.describe(error)
+            fail(jobId: jobId, manifest: manifest, code: code, message: message, retryable: false, logger: logger)
+        }
+    }
+
+    /// External jobs whose deadline passed without a signature fail with `external.expired`.
+    public func expireAwaitingSignatures() {
+        let jobs = ((try? deps.database.unfinishedJobs(spool: layout.name)) ?? [])
+            .filter { $0.state == .awaitingSignature && ($0.signatureDeadline.map { $0 < now } ?? false) && !inFlight.contains($0.jobId) }
+        for job in jobs {
+            guard let manifest = try? ManifestValidator.parse(try SpoolFiles.readRegular(layout.work + "/\(job.jobId)/manifest.json", limit: ManifestValidator.maximumManifestBytes)) else { continue }
+            fail(jobId: job.jobId, manifest: manifest, code: "external.expired",
+                 message: "no device signature arrived before the deadline; submit the job again", retryable: false, logger: deps.logger)
+        }
+    }
+
+    /// A wrong signature is a failed SCA attempt of the device (five in a row block it).
+    func countFailure(manifest: SignManifest, job: JobRecord, code: String, reason: String) {
+        let updated = try? deps.database.recordFailedAuthorization(deviceId: manifest.signer.deviceId, maxFailures: 5, now: now)
+        audit(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
+              details: ["code": code, "reason": reason, "blockedDevice": String(updated?.status == .blocked)])
+    }
+
+    func rejectSignatureFile(path: String, baseName: String, code: String, message: String, jobId: String?) {
+        _ = try? SpoolFiles.move(path, to: layout.failed + "/\(baseName).signature.json")
+        var target = layout.failed + "/\(baseName).signature.error.json"
+        var n = 1
+        while FileManager.default.fileExists(atPath: target) { target = layout.failed + "/\(baseName).signature.\(n).error.json"; n += 1 }
+        try? Self.writeError(jobId: jobId, code: code, message: message, retryable: false, to: target, at: now)
+        _ = try? deps.audit.append(AuditEntry(type: .jobFailed, jobId: jobId, outcome: "failure", details: ["code": code, "message": message]))
+        deps.logger.warning("signature file rejected", metadata: ["code": .string(code)])
+    }
+
+    /// DER ECDSA signature from DER or JOSE (raw r||s, 64 bytes) input.
+    static func derSignature(_ bytes: [UInt8], format: String?) -> [UInt8]? {
+        if format == "JOSE" || (format == nil && bytes.count == 64 && bytes.first != 0x30) {
+            return (try? P256.Signing.ECDSASignature(rawRepresentation: bytes)).map { Array($0.derRepresentation) }
+        }
+        return (try? P256.Signing.ECDSASignature(derRepresentation: bytes)).map { Array($0.derRepresentation) }
+    }
+}
