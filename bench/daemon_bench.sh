@@ -146,7 +146,7 @@ stream() {
     cat /proc/loadavg >"$OUT/$name-loadavg.txt"
     stop_daemon
     "$PY" "$HELPER" report --drop-log "$OUT/$name-drops.log" --done "$spool/default/done" --failed "$spool/default/failed" \
-        --wait "$OUT/$name-wait.json" --count "$STREAM_JOBS" --label "$name" --out "$OUT/$name.json" | tee /dev/stderr >/dev/null
+        --wait "$OUT/$name-wait.json" --count "$STREAM_JOBS" --label "$name" --out "$OUT/$name.json" >&2
 }
 want stream-bb && stream B-B stream-bb
 want stream-bt && stream B-T stream-bt
@@ -167,7 +167,7 @@ if want queued-bb; then
     cat /proc/loadavg >"$OUT/$name-loadavg.txt"
     stop_daemon
     "$PY" "$HELPER" report --done "$spool/default/done" --failed "$spool/default/failed" --start "$DAEMON_START" \
-        --wait "$OUT/$name-wait.json" --count "$QUEUED_JOBS" --label "$name" --out "$OUT/$name.json" | tee /dev/stderr >/dev/null
+        --wait "$OUT/$name-wait.json" --count "$QUEUED_JOBS" --label "$name" --out "$OUT/$name.json" >&2
 fi
 
 # ----------------------------------------------------------- pyHanko ---

@@ -148,9 +148,11 @@ def proc_status(pid):
 
 
 def count_results(done, failed):
-    n_done = sum(1 for n in os.listdir(done) if n.endswith(".result.json")) if os.path.isdir(done) else 0
-    n_failed = sum(1 for n in os.listdir(failed) if n.endswith(".error.json")) if os.path.isdir(failed) else 0
-    return n_done, n_failed
+    """Jobs with a result in done/, and jobs with an error in failed/ but no result in done/
+    (a job can end up in both: see docs/performance.md, "Daemon throughput")."""
+    ok = {n[: -len(".result.json")] for n in os.listdir(done) if n.endswith(".result.json")} if os.path.isdir(done) else set()
+    bad = {n[: -len(".error.json")] for n in os.listdir(failed) if n.endswith(".error.json")} if os.path.isdir(failed) else set()
+    return len(ok), len(bad - ok)
 
 
 def wait(a):

@@ -83,12 +83,7 @@ public final class AuditLog: Sendable {
         return m
     }
 
-    static func timestamp(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: date)
-    }
+    static func timestamp(_ date: Date) -> String { Timestamps.iso8601Milliseconds(date) }
 
     /// Appends an event. Serialized by the database writer, so concurrent callers chain correctly.
     @discardableResult

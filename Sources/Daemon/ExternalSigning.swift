@@ -80,7 +80,7 @@ extension JobPipeline {
         let deadline = signingTime.addingTimeInterval(configuration.externalSignatureTimeout)
         let pending = PendingDTBS(jobId: job.jobId, deviceId: deviceId, userId: manifest.signer.userId,
                                   dtbs: Data(state.dataToBeSigned).base64EncodedString(), dtbsSha256: Hex.encode(Array(SHA256.hash(data: state.dataToBeSigned))),
-                                  expiresAt: ISO8601DateFormatter().string(from: deadline), level: manifest.level.rawValue,
+                                  expiresAt: Timestamps.iso8601(deadline), level: manifest.level.rawValue,
                                   document: .init(name: manifest.document.file, sha256: job.documentSha256))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -130,7 +130,7 @@ extension JobPipeline {
         _ = try? SpoolFiles.move(path, to: workDir + "/signature.json")
         if let deadline = job.signatureDeadline, now > deadline {
             fail(jobId: jobId, manifest: manifest, code: "external.expired",
-                 message: "the device signature arrived after the deadline \(ISO8601DateFormatter().string(from: deadline)); submit the job again", retryable: false, logger: logger)
+                 message: "the device signature arrived after the deadline \(Timestamps.iso8601(deadline)); submit the job again", retryable: false, logger: logger)
             return
         }
         guard let raw = Data(base64Encoded: file.signature), let der = Self.derSignature(Array(raw), format: file.signatureFormat) else {

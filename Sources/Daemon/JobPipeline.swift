@@ -382,7 +382,7 @@ public actor JobPipeline {
         let result: [String: String] = [
             "jobId": job.jobId, "status": "signed", "document": "\(job.jobId).pdf",
             "documentSha256": signedDigest, "originalSha256": job.documentSha256,
-            "level": manifest?.level.rawValue ?? "", "signedAt": ISO8601DateFormatter().string(from: given != nil ? now : job.updatedAt),
+            "level": manifest?.level.rawValue ?? "", "signedAt": Timestamps.iso8601(given != nil ? now : job.updatedAt),
         ]
         try? Self.writeJSON(result, to: layout.done + "/\(job.jobId).result.json")
         try? FileManager.default.removeItem(atPath: layout.work + "/" + job.jobId)
@@ -464,7 +464,7 @@ public actor JobPipeline {
         struct Report: Encodable { let jobId: String?; let code: String; let message: String; let retryable: Bool; let at: String }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(Report(jobId: jobId, code: code, message: message, retryable: retryable, at: ISO8601DateFormatter().string(from: at)))
+        let data = try encoder.encode(Report(jobId: jobId, code: code, message: message, retryable: retryable, at: Timestamps.iso8601(at)))
         let writer = try AtomicFileWriter(path: path)
         try writer.write(Array(data))
         try writer.commit()

@@ -2,6 +2,7 @@ import CMSStructures
 import Crypto
 import Foundation
 import PAdES
+import SigndCore
 import SwiftASN1
 import X509
 
@@ -134,7 +135,7 @@ public struct TimestampTokenValidator: Sendable {
             let v = try await validate(token: token, url: nil, now: Date(), checkClock: false)
             let imprintAlg = DigestAlgorithm(identifier: v.tstInfo.messageImprint.hashAlgorithm)
             let imprintOK = imprintAlg.map { $0.hash(signatureValue) == v.tstInfo.messageImprint.hashedMessage } ?? false
-            return TimestampReport(genTime: ISO8601DateFormatter().string(from: v.genTime), tsa: v.tsaCertificate.subject.description,
+            return TimestampReport(genTime: Timestamps.iso8601(v.genTime), tsa: v.tsaCertificate.subject.description,
                                    imprintValid: imprintOK, signatureValid: true, trusted: true,
                                    problems: imprintOK ? [] : ["imprintMismatch"])
         } catch let e as TimestampError {
@@ -143,7 +144,7 @@ public struct TimestampTokenValidator: Sendable {
             var tsa: String?
             var imprintOK = false
             if let ci = try? ContentInfo(derEncoded: token), let info = try? TSTInfo(timeStampToken: ci) {
-                if let d = GeneralizedTimeConversion.date(info.genTime) { genTime = ISO8601DateFormatter().string(from: d) }
+                if let d = GeneralizedTimeConversion.date(info.genTime) { genTime = Timestamps.iso8601(d) }
                 if let alg = DigestAlgorithm(identifier: info.messageImprint.hashAlgorithm) { imprintOK = alg.hash(signatureValue) == info.messageImprint.hashedMessage }
                 if let sd = try? ci.signedData(), let si = sd.signerInfos.first,
                    let c = CMSSignerChecks.signerCertificate(for: si, in: (try? sd.x509Certificates()) ?? []) { tsa = c.subject.description }

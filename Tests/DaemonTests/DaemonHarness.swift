@@ -142,12 +142,20 @@ final class DaemonFixture {
     var done: String { spool + "/done" }
     var failed: String { spool + "/failed" }
     var archive: String { spool + "/archive" }
+    /// External mode: <job>.dtbs.json from signd, <job>.signature.json from the orchestrator.
+    var pending: String { spool + "/pending" }
+    var signatures: String { spool + "/signatures" }
 
     static var samplePDF: String { PackagePaths.root + "/samples/contract.pdf" }
 
-    /// Creates the device simulator, registers the device for the user and enrolls a cloud key
-    /// (the manual flow of the brief).
-    init(user: String = "alice", device: String = "phone1") throws {
+    /// How the device's certificate is made: `cloud` (signd generates and keeps the key) or
+    /// `external` (from the simulator's CSR: the certificate holds the device's own key, as
+    /// external-mode signing needs).
+    enum Enrollment { case cloud, external }
+
+    /// Creates the device simulator, registers the device for the user and enrolls a certificate
+    /// (cloud key by default: the manual flow of the brief).
+    init(user: String = "alice", device: String = "phone1", enrollment: Enrollment = .cloud) throws {
         guard FileManager.default.isExecutableFile(atPath: PackagePaths.signdBinary) else {
             throw HarnessError("signd is not built at \(PackagePaths.signdBinary); run swift build --build-tests")
         }
@@ -157,8 +165,16 @@ final class DaemonFixture {
         try signdOK(["device-sim", "create", "--dir", deviceDir])
         try signdOK(["device", "register", "--device", device, "--user", user, "--public-key", deviceDir + "/device-public.pem",
                      "--data-dir", dataDir])
-        try signdOK(["enroll", "--cloud", "--user", user, "--device", device, "--subject", "CN=Alice,serialNumber=\(device),C=CZ",
-                     "--data-dir", dataDir])
+        switch enrollment {
+        case .cloud:
+            try signdOK(["enroll", "--cloud", "--user", user, "--device", device, "--subject", "CN=Alice,serialNumber=\(device),C=CZ",
+                         "--data-dir", dataDir])
+        case .external:
+            let csr = try signdOK(["device-sim", "csr", "--dir", deviceDir, "--subject", "CN=Alice,serialNumber=\(device),C=CZ"])
+            let csrPath = root + "/device.csr.pem"
+            try Data(csr.stdout.utf8).write(to: URL(fileURLWithPath: csrPath))
+            try signdOK(["enroll", "--csr", csrPath, "--user", user, "--device", device, "--data-dir", dataDir])
+        }
         // The daemon creates these too; the tests drop files before the first start.
         for dir in [incoming, work, done, failed, archive] {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -322,7 +338,7 @@ final class DaemonFixture {
     }
 
     func spoolListing() -> String {
-        ["incoming", "work", "done", "failed", "archive"].map { "\($0)/: \(entries(spool + "/" + $0))" }.joined(separator: "\n")
+        ["incoming", "work", "pending", "signatures", "done", "failed", "archive"].map { "\($0)/: \(entries(spool + "/" + $0))" }.joined(separator: "\n")
     }
 
     // MARK: - Verification
@@ -413,9 +429,12 @@ func parallelMap<T, R>(_ items: [T], concurrency: Int = 8, _ transform: (T) -> R
 class DaemonTestCase: XCTestCase {
     var fixture: DaemonFixture!
 
+    /// How the fixture's device is enrolled (external-mode suites override this).
+    class var enrollment: DaemonFixture.Enrollment { .cloud }
+
     override func setUpWithError() throws {
         try super.setUpWithError()
-        fixture = try DaemonFixture()
+        fixture = try DaemonFixture(enrollment: Self.enrollment)
     }
 
     override func tearDown() {

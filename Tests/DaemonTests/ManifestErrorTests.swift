@@ -127,10 +127,11 @@ final class ManifestErrorTests: DaemonTestCase {
         try f.submit(job: "nocert", device: "phone2")
         cases.append(Case(name: "nocert", code: "certificate.none", report: "nocert", jobId: "nocert", originals: ["nocert.json", "nocert.pdf"]))
 
-        // External mode (not implemented yet).
+        // External mode with a cloud-enrolled device: its certificate does not certify the
+        // phone's own key, so the phone's signature could never verify.
         try f.drop(file: try f.samplePDFCopy(named: "external.pdf"), as: "external.pdf")
         try f.drop(manifest: try f.manifest(pdf: f.root + "/external.pdf", job: "external", mode: "external"), as: "external.json")
-        cases.append(Case(name: "external", code: "mode.unsupported", report: "external", jobId: "external", originals: ["external.json", "external.pdf"]))
+        cases.append(Case(name: "external", code: "certificate.notDeviceKey", report: "external", jobId: "external", originals: ["external.json", "external.pdf"]))
 
         // Encrypted and truncated PDFs whose digests match their manifests.
         let encrypted = f.root + "/encrypted-source.pdf"

@@ -10,6 +10,9 @@ import X509
 ///
 /// Pure: reads only through the document's byte source; the validation time is a parameter.
 public struct PAdESVerifier: Sendable {
+    static let iso8601Style = Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!)
+    static func iso8601(_ date: Date) -> String { date.formatted(iso8601Style) }
+
     public var trustRoots: [Certificate]?
     public var validationTime: Date
     /// Checks timestamp tokens found in signatures (set by the timestamp layer).
@@ -43,7 +46,7 @@ public struct PAdESVerifier: Sendable {
         var problems = sig.problems
         var report = SignatureReport(
             field: sig.fieldName, type: sig.type, subFilter: sig.subFilter,
-            signingTime: sig.signingTimeText.flatMap(PDFDate.parse).map { ISO8601DateFormatter().string(from: $0) },
+            signingTime: sig.signingTimeText.flatMap(PDFDate.parse).map { PAdESVerifier.iso8601($0) },
             signingTimeRaw: sig.signingTimeText, reason: sig.reason, location: sig.location,
             revision: sig.revisionNumber,
             coversWholeRevision: sig.gapIsContentsToken && sig.revisionSection != nil,
