@@ -78,19 +78,42 @@ extension JobPipeline {
         try stateWriter.commit()
 
         let deadline = signingTime.addingTimeInterval(configuration.externalSignatureTimeout)
-        let pending = PendingDTBS(jobId: job.jobId, deviceId: deviceId, userId: manifest.signer.userId,
-                                  dtbs: Data(state.dataToBeSigned).base64EncodedString(), dtbsSha256: Hex.encode(Array(SHA256.hash(data: state.dataToBeSigned))),
-                                  expiresAt: Timestamps.iso8601(deadline), level: manifest.level.rawValue,
-                                  document: .init(name: manifest.document.file, sha256: job.documentSha256))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // State first, then the pending file: after a crash in between, the restart rewrites the
+        // pending file from the persisted state (same bytes).
         try deps.database.awaitSignature(job.jobId, deadline: deadline, now: now)
-        let pendingWriter = try AtomicFileWriter(path: layout.pending + "/\(job.jobId).dtbs.json")
-        try pendingWriter.write(Array(try encoder.encode(pending)))
-        try pendingWriter.commit()
+        let pending = try writePending(jobId: job.jobId, manifest: manifest, documentSha256: job.documentSha256, state: state, deadline: deadline)
         audit(.jobDTBSIssued, manifest: manifest, digest: job.documentSha256, outcome: "info",
               details: ["dtbsSha256": pending.dtbsSha256, "expiresAt": pending.expiresAt])
         logger.info("data to be signed handed out", metadata: ["deadline": .string(pending.expiresAt)])
+    }
+
+    @discardableResult
+    func writePending(jobId: String, manifest: SignManifest, documentSha256: String, state: ExternalSigningState, deadline: Date) throws -> PendingDTBS {
+        let pending = PendingDTBS(jobId: jobId, deviceId: manifest.signer.deviceId, userId: manifest.signer.userId,
+                                  dtbs: Data(state.dataToBeSigned).base64EncodedString(), dtbsSha256: Hex.encode(Array(SHA256.hash(data: state.dataToBeSigned))),
+                                  expiresAt: Timestamps.iso8601(deadline), level: manifest.level.rawValue,
+                                  document: .init(name: manifest.document.file, sha256: documentSha256))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let writer = try AtomicFileWriter(path: layout.pending + "/\(jobId).dtbs.json")
+        try writer.write(Array(try encoder.encode(pending)))
+        try writer.commit()
+        return pending
+    }
+
+    /// A job awaiting its signature after a restart or a scheduled retry: complete it if the
+    /// signature was already taken in, else make sure the pending file is there.
+    func resumeExternal(job: JobRecord, manifest: SignManifest, logger: Logger) async {
+        let workDir = layout.work + "/" + job.jobId
+        if SpoolFiles.isRegularFile(workDir + "/signature.json") {
+            await completeExternalJob(job: job, manifest: manifest, logger: logger)
+            return
+        }
+        if !FileManager.default.fileExists(atPath: layout.pending + "/\(job.jobId).dtbs.json"),
+           let data = FileManager.default.contents(atPath: workDir + "/external-state.json"),
+           let state = try? JSONDecoder().decode(ExternalSigningState.self, from: data), let deadline = job.signatureDeadline {
+            try? writePending(jobId: job.jobId, manifest: manifest, documentSha256: job.documentSha256, state: state, deadline: deadline)
+        }
     }
 
     /// Phase two: a signature file arrived in signatures/.
@@ -128,12 +151,45 @@ extension JobPipeline {
             return
         }
         _ = try? SpoolFiles.move(path, to: workDir + "/signature.json")
+        SpoolFiles.fsyncDirectory(workDir)
+        // The deadline applies to the signature's arrival; completion may be retried later.
         if let deadline = job.signatureDeadline, now > deadline {
             fail(jobId: jobId, manifest: manifest, code: "external.expired",
                  message: "the device signature arrived after the deadline \(Timestamps.iso8601(deadline)); submit the job again", retryable: false, logger: logger)
             return
         }
-        guard let raw = Data(base64Encoded: file.signature), let der = Self.derSignature(Array(raw), format: file.signatureFormat) else {
+        await completeExternalJob(job: job, manifest: manifest, logger: logger)
+    }
+
+    /// Verifies the signature in work/<job>/signature.json over the issued DTBS and completes,
+    /// checks and delivers the PDF. Infrastructure failures (TSA unreachable) are retried: the
+    /// user already approved on the phone.
+    func completeExternalJob(job: JobRecord, manifest: SignManifest, logger: Logger) async {
+        let jobId = job.jobId
+        let workDir = layout.work + "/" + jobId
+        guard let stateData = FileManager.default.contents(atPath: workDir + "/external-state.json"),
+              let state = try? JSONDecoder().decode(ExternalSigningState.self, from: stateData) else {
+            fail(jobId: jobId, manifest: manifest, code: "external.unknownJob", message: "the prepared state of job \(jobId) is missing", retryable: false, logger: logger)
+            return
+        }
+        guard let sigData = try? SpoolFiles.readRegular(workDir + "/signature.json", limit: 64 * 1024),
+              let file = try? JSONDecoder().decode(DeviceSignatureFile.self, from: sigData) else {
+            fail(jobId: jobId, manifest: manifest, code: "external.malformedSignature", message: "the signature file of job \(jobId) cannot be read", retryable: false, logger: logger)
+            return
+        }
+        // The device and its certificate must still be good now (blocked, removed or revoked
+        // between the phases: refused).
+        let device = try? deps.database.device(manifest.signer.deviceId)
+        let certSerial = (try? Certificate(derEncoded: state.certificateDER)).map { Hex.encode(Array($0.serialNumber.bytes)) }
+        let active = try? deps.database.activeCertificate(deviceId: manifest.signer.deviceId, at: now)
+        guard let device, device.status == .active, let certSerial, active?.serial == certSerial else {
+            let precise = device?.status == .blocked ? "sca.deviceBlocked" : device?.status == .removed ? "sca.deviceRemoved" : "certificate.notActive"
+            audit(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
+                  details: ["code": precise, "reason": "between the phases the device became \(device?.status.rawValue ?? "unknown") or its certificate \(certSerial ?? "?") stopped being the active one"])
+            fail(jobId: jobId, manifest: manifest, code: "sca.denied", message: "The signing authorization was not accepted. Approve this job again on the registered device; repeated failures block the device.", retryable: false, logger: logger)
+            return
+        }
+        guard let raw = Data(base64Encoded: file.signature), let der = Self.derSignature(Array(raw), format: file.signatureFormat?.uppercased()) else {
             countFailure(manifest: manifest, job: job, code: "external.malformedSignature", reason: "the signature is not base64 of a DER or raw P-256 ECDSA signature")
             fail(jobId: jobId, manifest: manifest, code: "external.malformedSignature", message: "the signature value is not a P-256 ECDSA signature (DER, or raw r||s with signatureFormat JOSE)", retryable: false, logger: logger)
             return
@@ -147,10 +203,9 @@ extension JobPipeline {
             audit(.jobAuthorized, manifest: manifest, digest: job.documentSha256, details: ["kind": "external-device-signature"])
             let last = try await selfCheck(output: output, level: manifest.level, signingTime: now)
             try deps.database.setJobState(jobId, .signed, now: now)
-            let serial = Hex.encode(Array(try Certificate(derEncoded: state.certificateDER).serialNumber.bytes))
-            audit(.jobSigned, manifest: manifest, digest: job.documentSha256, serial: serial, details: ["level": manifest.level.rawValue, "mode": "external"])
+            audit(.jobSigned, manifest: manifest, digest: job.documentSha256, serial: certSerial, details: ["level": manifest.level.rawValue, "mode": "external"])
             if let genTime = last.timestamp?.genTime {
-                audit(.jobTimestamped, manifest: manifest, digest: job.documentSha256, serial: serial, details: ["genTime": genTime])
+                audit(.jobTimestamped, manifest: manifest, digest: job.documentSha256, serial: certSerial, details: ["genTime": genTime])
             }
             try? FileManager.default.removeItem(atPath: layout.pending + "/\(jobId).dtbs.json")
             var signedJob = job
@@ -162,7 +217,14 @@ extension JobPipeline {
                  message: "the device signature does not verify over the data to be signed with the device certificate; sign the exact DTBS of pending/\(jobId).dtbs.json with the device key", retryable: false, logger: logger)
         } catch {
             let (code, message) = Self.describe(error)
-            fail(jobId: jobId, manifest: manifest, code: code, message: message, retryable: false, logger: logger)
+            let retryable = (error as? TimestampError)?.retryable ?? (error as? SpoolError)?.retryable ?? false
+            if retryable && job.attempts < configuration.maximumRetries {
+                let delay = configuration.retryBase * pow(2, Double(job.attempts))
+                try? deps.database.scheduleJobRetry(jobId, at: now.addingTimeInterval(delay), now: now, errorCode: code)
+                logger.warning("external job will be retried", metadata: ["code": .string(code), "in": .string("\(delay)s")])
+                return
+            }
+            fail(jobId: jobId, manifest: manifest, code: code, message: message, retryable: retryable, logger: logger)
         }
     }
 
@@ -170,6 +232,8 @@ extension JobPipeline {
     public func expireAwaitingSignatures() {
         let jobs = ((try? deps.database.unfinishedJobs(spool: layout.name)) ?? [])
             .filter { $0.state == .awaitingSignature && ($0.signatureDeadline.map { $0 < now } ?? false) && !inFlight.contains($0.jobId) }
+            // A signature taken in before the deadline is being completed (or retried), not late.
+            .filter { !SpoolFiles.isRegularFile(layout.work + "/\($0.jobId)/signature.json") }
         for job in jobs {
             guard let manifest = try? ManifestValidator.parse(try SpoolFiles.readRegular(layout.work + "/\(job.jobId)/manifest.json", limit: ManifestValidator.maximumManifestBytes)) else { continue }
             fail(jobId: job.jobId, manifest: manifest, code: "external.expired",
@@ -179,7 +243,7 @@ extension JobPipeline {
 
     /// A wrong signature is a failed SCA attempt of the device (five in a row block it).
     func countFailure(manifest: SignManifest, job: JobRecord, code: String, reason: String) {
-        let updated = try? deps.database.recordFailedAuthorization(deviceId: manifest.signer.deviceId, maxFailures: 5, now: now)
+        let updated = try? deps.database.recordFailedAuthorization(deviceId: manifest.signer.deviceId, maxFailures: configuration.maxFailures, now: now)
         audit(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
               details: ["code": code, "reason": reason, "blockedDevice": String(updated?.status == .blocked)])
     }

@@ -26,6 +26,8 @@ public struct PipelineConfiguration: Sendable {
     public var digest: DigestAlgorithm = .sha256
     /// External mode: how long the device's signature may take after the DTBS is handed out.
     public var externalSignatureTimeout: TimeInterval = 300
+    /// Consecutive failed device signatures that block a device (same as sca.maxFailures).
+    public var maxFailures: Int = 5
     public init() {}
 }
 
@@ -261,7 +263,11 @@ public actor JobPipeline {
             return
         }
         do {
-            if job.state == .awaitingSignature { return } // phase two starts when the signature file arrives
+            if job.state == .awaitingSignature {
+                // Phase two runs when the signature arrives; after a restart or retry, resume it.
+                await resumeExternal(job: job, manifest: manifest, logger: logger)
+                return
+            }
             if job.state == .claimed && manifest.mode == .external {
                 try await prepareExternal(manifest: manifest, job: job, workDir: workDir, logger: logger)
                 return

@@ -61,6 +61,7 @@ struct RunCommand: AsyncParsableCommand {
                 var pc = PipelineConfiguration()
                 if let t = s.documentTimeoutSeconds { pc.documentTimeout = t }
                 if let t = s.externalSignatureTimeoutSeconds { pc.externalSignatureTimeout = t }
+                pc.maxFailures = configuration.scaConfiguration.maxFailures
                 let deps = PipelineDependencies(database: database, audit: audit, authorizer: authorizer, enrollment: enrollment,
                                                 caChain: caChain, timestamper: timestamper, clock: { Date() }, logger: logger)
                 let pipeline = JobPipeline(layout: layout, configuration: pc, dependencies: deps)

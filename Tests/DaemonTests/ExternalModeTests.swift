@@ -342,6 +342,8 @@ final class ExternalModeTests: DaemonTestCase {
         let state = try f.sqlite(f.dataDir + "/state.sqlite", "SELECT state FROM job WHERE jobId = '\(job)'")
         XCTAssertEqual(state.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "delivered", ProcessRunner.describe(state))
         XCTAssertEqual(try f.deviceRecord()["failedAttempts"] as? Int, 0, "a replayed good signature is not a failed attempt of the device")
+        let types = try f.auditEvents(job: job).map(\.type)
+        if types.contains("job.failed") { print("NOTE: the rejected duplicate signature adds job.failed to the delivered job's audit trail: \(types)") }
     }
 
     /// A signature for a job signd never saw: moved to failed/ with external.unknownJob.
