@@ -1,7 +1,8 @@
 # signd — the two commands the README gives:
-#   make demo   sign and verify a sample on embedded defaults
+#   make demo   the whole product on embedded defaults (daemon, simulated phone, B-T job, verify)
 #   make test   install what the tests need (if missing), build once, run every test
 SWIFT ?= swift
+SHELL := /bin/bash
 BIN := .build/debug/signd
 
 .PHONY: test deps build demo bench clean
@@ -12,9 +13,17 @@ deps:
 build:
 	$(SWIFT) build --build-tests
 
+# The suites are XCTest; Swift Testing is disabled so the run does not end on an empty
+# "0 tests" line. The last line is a plain "N passed, N failed" summary.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@set -o pipefail; $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; \
+	status=$$?; \
+	summary=$$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?" .build/test.log | tail -n 1); \
+	total=$$(echo "$$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/'); \
+	failed=$$(echo "$$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/'); \
+	if [ -n "$$summary" ]; then echo "$$((total - failed)) passed, $$failed failed"; fi; \
+	exit $$status
 
 demo:
 	@bash scripts/demo.sh
