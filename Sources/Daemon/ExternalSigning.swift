@@ -112,7 +112,7 @@ extension JobPipeline {
         if !FileManager.default.fileExists(atPath: layout.pending + "/\(job.jobId).dtbs.json"),
            let data = FileManager.default.contents(atPath: workDir + "/external-state.json"),
            let state = try? JSONDecoder().decode(ExternalSigningState.self, from: data), let deadline = job.signatureDeadline {
-            try? writePending(jobId: job.jobId, manifest: manifest, documentSha256: job.documentSha256, state: state, deadline: deadline)
+            _ = try? writePending(jobId: job.jobId, manifest: manifest, documentSha256: job.documentSha256, state: state, deadline: deadline)
         }
     }
 
@@ -144,9 +144,9 @@ extension JobPipeline {
         logger[metadataKey: "job"] = .string(jobId)
         logger[metadataKey: "trace"] = .string(TraceID.make())
         let workDir = layout.work + "/" + jobId
+        // The prepared state itself is read (and checked) by completeExternalJob.
         guard let manifest = try? ManifestValidator.parse(try SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes)),
-              let stateData = FileManager.default.contents(atPath: workDir + "/external-state.json"),
-              let state = try? JSONDecoder().decode(ExternalSigningState.self, from: stateData) else {
+              SpoolFiles.isRegularFile(workDir + "/external-state.json") else {
             rejectSignatureFile(path: path, baseName: base, code: "external.unknownJob", message: "the prepared state of job \(jobId) is missing", jobId: jobId)
             return
         }

@@ -101,11 +101,11 @@ public enum SignatureInspector {
                 let chunk = try document.source.read(offset: pos, count: 1 << 20)
                 if chunk.isEmpty { break }
                 var from = 0
-                while let i = find(needle, in: chunk, from: from) {
+                while let i = ByteSearch.first(needle, in: chunk, from: from) {
                     let tail = try document.source.read(offset: pos + Int64(i) + 9, count: 40)
                     var lexer = PDFLexer(bytes: tail)
                     if case .integer(let n) = try? lexer.next().kind, n == section.statedOffset,
-                       let e = find(Array("%%EOF".utf8), in: tail, from: lexer.position), e - lexer.position < 8 {
+                       let e = ByteSearch.first(Array("%%EOF".utf8), in: tail, from: lexer.position), e - lexer.position < 8 {
                         var end = pos + Int64(i) + 9 + Int64(e) + 5
                         let after = try document.source.read(offset: end, count: 2)
                         if after.first == 0x0D { end += 1; if after.count > 1, after[1] == 0x0A { end += 1 } } else if after.first == 0x0A { end += 1 }
@@ -164,15 +164,6 @@ public enum SignatureInspector {
         default:
             return false
         }
-    }
-
-    static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
-        guard from >= 0, needle.count <= haystack.count - from else { return nil }
-        outer: for i in from...(haystack.count - needle.count) {
-            for j in 0..<needle.count where haystack[i + j] != needle[j] { continue outer }
-            return i
-        }
-        return nil
     }
 
     /// Removes the zero padding that follows a DER value (its length header says where it ends).

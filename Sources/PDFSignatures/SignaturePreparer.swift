@@ -136,8 +136,8 @@ public enum SignaturePreparer {
         var (bytes, offsets) = try update.serialize(trailerOverrides: id)
         let sigStart = offsets[sigRef]!
         let placeholder = Array("[0 \(marker) \(marker) \(marker)]".utf8)
-        guard let brStart = find(placeholder, in: bytes, from: sigStart),
-              let contentsStart = find(Array("/Contents <".utf8), in: bytes, from: sigStart).map({ $0 + 10 }) else {
+        guard let brStart = ByteSearch.first(placeholder, in: bytes, from: sigStart),
+              let contentsStart = ByteSearch.first(Array("/Contents <".utf8), in: bytes, from: sigStart).map({ $0 + 10 }) else {
             throw SignatureEmbeddingError(.malformedSignature, "internal: placeholders not found in the serialised signature dictionary")
         }
         let contentsEnd = contentsStart + 2 + contentsCapacity * 2
@@ -153,14 +153,5 @@ public enum SignaturePreparer {
         return PreparedSignature(
             base: update.base, update: bytes, contentsTokenStart: contentsStart, contentsTokenEnd: contentsEnd,
             byteRange: [0, a, b, c], contentsCapacity: contentsCapacity, fieldName: fieldName)
-    }
-
-    static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
-        guard needle.count <= haystack.count - from else { return nil }
-        outer: for i in from...(haystack.count - needle.count) {
-            for j in 0..<needle.count where haystack[i + j] != needle[j] { continue outer }
-            return i
-        }
-        return nil
     }
 }

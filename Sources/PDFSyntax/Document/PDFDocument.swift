@@ -32,7 +32,7 @@ public final class PDFDocument {
         self.source = source
         self.limits = limits
         let head = try source.read(offset: 0, count: 1024)
-        guard let h = Self.find(Array("%PDF-".utf8), in: head) else {
+        guard let h = ByteSearch.first(Array("%PDF-".utf8), in: head) else {
             throw PDFError(.notPDF, "no %PDF- header in the first 1024 bytes: this is not a PDF file", offset: 0)
         }
         headerOffset = Int64(h)
@@ -367,32 +367,14 @@ public final class PDFDocument {
 
     // MARK: - Helpers
 
-    static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard needle.count <= haystack.count else { return nil }
-        outer: for i in 0...(haystack.count - needle.count) {
-            for j in 0..<needle.count where haystack[i + j] != needle[j] { continue outer }
-            return i
-        }
-        return nil
-    }
-
-    static func findLast(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard needle.count <= haystack.count else { return nil }
-        outer: for i in stride(from: haystack.count - needle.count, through: 0, by: -1) {
-            for j in 0..<needle.count where haystack[i + j] != needle[j] { continue outer }
-            return i
-        }
-        return nil
-    }
-
     static func findStartXRef(_ source: any PDFByteSource) throws -> Int64 {
         let tailLength = Int64(min(source.length, 4096))
         let tailStart = source.length - tailLength
         let tail = try source.read(offset: tailStart, count: Int(tailLength))
-        guard let eof = findLast(Array("%%EOF".utf8), in: tail) else {
+        guard let eof = ByteSearch.last(Array("%%EOF".utf8), in: tail) else {
             throw PDFError(.truncated, "no %%EOF marker in the last \(tailLength) bytes: the file is truncated or still being written", offset: source.length)
         }
-        guard let sx = findLast(Array("startxref".utf8), in: Array(tail[0..<eof])) else {
+        guard let sx = ByteSearch.last(Array("startxref".utf8), in: Array(tail[0..<eof])) else {
             throw PDFError(.startxrefMissing, "no startxref before the final %%EOF; the file is damaged", offset: tailStart + Int64(eof))
         }
         var lexer = PDFLexer(bytes: Array(tail[(sx + 9)..<eof]), base: tailStart + Int64(sx + 9))
