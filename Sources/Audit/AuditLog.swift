@@ -86,13 +86,20 @@ public final class AuditLog: Sendable {
     static func timestamp(_ date: Date) -> String { Timestamps.iso8601Milliseconds(date) }
 
     /// Appends an event. Serialized by the database writer, so concurrent callers chain correctly.
+    /// With `oncePerJob`, an event of the same type for the same job that is already recorded is
+    /// returned instead (checked in the same transaction): a step redone after a crash is
+    /// recorded exactly once.
     @discardableResult
-    public func append(_ entry: AuditEntry) throws -> AuditEventRecord {
+    public func append(_ entry: AuditEntry, oncePerJob: Bool = false) throws -> AuditEventRecord {
         let at = Self.timestamp(clock())
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let details = String(decoding: try encoder.encode(entry.details), as: UTF8.self)
         return try writer.write { db in
+            if oncePerJob, let jobId = entry.jobId,
+               let existing = try AuditEventRecord.filter(Column("jobId") == jobId && Column("type") == entry.type.rawValue).fetchOne(db) {
+                return existing
+            }
             let last = try AuditEventRecord.order(Column("seq").desc).fetchOne(db)
             var record = AuditEventRecord(
                 seq: (last?.seq ?? 0) + 1, at: at, type: entry.type.rawValue, jobId: entry.jobId, userId: entry.userId,

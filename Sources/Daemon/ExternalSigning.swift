@@ -112,7 +112,11 @@ extension JobPipeline {
         if !FileManager.default.fileExists(atPath: layout.pending + "/\(job.jobId).dtbs.json"),
            let data = FileManager.default.contents(atPath: workDir + "/external-state.json"),
            let state = try? JSONDecoder().decode(ExternalSigningState.self, from: data), let deadline = job.signatureDeadline {
-            _ = try? writePending(jobId: job.jobId, manifest: manifest, documentSha256: job.documentSha256, state: state, deadline: deadline)
+            if let pending = try? writePending(jobId: job.jobId, manifest: manifest, documentSha256: job.documentSha256, state: state, deadline: deadline) {
+                // Recorded once: the crash may have come before or after the first record.
+                audit(.jobDTBSIssued, manifest: manifest, digest: job.documentSha256, outcome: "info",
+                      details: ["dtbsSha256": pending.dtbsSha256, "expiresAt": pending.expiresAt])
+            }
         }
     }
 
@@ -202,11 +206,11 @@ extension JobPipeline {
             try? deps.database.recordSuccessfulAuthorization(deviceId: manifest.signer.deviceId, now: now)
             audit(.jobAuthorized, manifest: manifest, digest: job.documentSha256, details: ["kind": "external-device-signature"])
             let last = try await selfCheck(output: output, level: manifest.level, signingTime: now)
-            try deps.database.setJobState(jobId, .signed, now: now)
             audit(.jobSigned, manifest: manifest, digest: job.documentSha256, serial: certSerial, details: ["level": manifest.level.rawValue, "mode": "external"])
             if let genTime = last.timestamp?.genTime {
                 audit(.jobTimestamped, manifest: manifest, digest: job.documentSha256, serial: certSerial, details: ["genTime": genTime])
             }
+            try deps.database.setJobState(jobId, .signed, now: now)
             try? FileManager.default.removeItem(atPath: layout.pending + "/\(jobId).dtbs.json")
             var signedJob = job
             signedJob.state = .signed

@@ -178,18 +178,35 @@ public actor JobPipeline {
             return .waiting
         }
         audit(.jobReceived, manifest: manifest, digest: digest, details: ["spool": layout.name, "mode": manifest.mode.rawValue, "level": manifest.level.rawValue])
-        await process(jobId: manifest.jobId)
+        await process(jobId: manifest.jobId, resumed: false)
         return .processed(jobId: manifest.jobId)
     }
 
     /// Jobs found in work/ after a restart: with a state row they resume; without one (crash
     /// between the renames and the insert) they are claimed now.
     public func recover() async {
+        // Temporary files of writers killed mid-write (AtomicFileWriter names them
+        // .<name>.tmp-<random>); nothing else reads them.
+        for dir in [layout.done, layout.failed, layout.pending] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(".") && name.contains(".tmp-") {
+                try? FileManager.default.removeItem(atPath: dir + "/" + name)
+            }
+        }
         let dirs = (try? FileManager.default.contentsOfDirectory(atPath: layout.work)) ?? []
+        // Unfinished jobs without a work directory: killed after delivery or failure moved the
+        // files out but before the state row said so (older versions removed work/ first).
+        for job in (try? deps.database.unfinishedJobs(spool: layout.name)) ?? [] where !dirs.contains(job.jobId) {
+            await process(jobId: job.jobId)
+        }
         for jobId in dirs.sorted() where !jobId.hasPrefix(".") {
             let workDir = layout.work + "/" + jobId
             if let job = try? deps.database.job(jobId) {
-                if job.state != .delivered && job.state != .failed { await process(jobId: jobId) }
+                if job.state != .delivered && job.state != .failed {
+                    await process(jobId: jobId)
+                } else {
+                    // Finished, then killed before the work directory was removed.
+                    try? FileManager.default.removeItem(atPath: workDir)
+                }
                 continue
             }
             // Crash during the claim: complete it from what is on disk.
@@ -241,7 +258,9 @@ public actor JobPipeline {
 
     // MARK: - Processing
 
-    public func process(jobId: String) async {
+    /// `resumed`: the job was found unfinished after a restart or is retried, so steps recorded
+    /// before a crash may be missing from the audit trail.
+    public func process(jobId: String, resumed: Bool = true) async {
         guard inFlight.insert(jobId).inserted else { return }
         defer { inFlight.remove(jobId) }
         let workDir = layout.work + "/" + jobId
@@ -259,6 +278,13 @@ public actor JobPipeline {
             if job.state == .signed, FileManager.default.fileExists(atPath: layout.done + "/\(jobId).pdf") {
                 // Crash after the inputs were archived: only the result file may be missing.
                 finishDelivery(job: job, manifest: nil, logger: logger)
+            } else if let failedManifest = try? SpoolFiles.readRegular(layout.failed + "/\(jobId).json", limit: ManifestValidator.maximumManifestBytes),
+                      let manifest = try? ManifestValidator.parse(failedManifest) {
+                // Crash while failing the job, after its inputs were moved to failed/: finish that.
+                let (code, message) = Self.failureOnRecord(jobId: jobId, errorCode: job.errorCode, failedDir: layout.failed)
+                fail(jobId: jobId, manifest: manifest, code: code, message: message, retryable: false, logger: logger)
+            } else {
+                logger.error("job cannot be resumed: its manifest is missing from work/", metadata: ["state": .string(job.state.rawValue)])
             }
             return
         }
@@ -272,6 +298,11 @@ public actor JobPipeline {
                 try await prepareExternal(manifest: manifest, job: job, workDir: workDir, logger: logger)
                 return
             }
+            if job.state == .claimed && resumed {
+                // A crash between the claim and its audit record: record it now (once).
+                audit(.jobReceived, manifest: manifest, digest: job.documentSha256,
+                      details: ["spool": layout.name, "mode": manifest.mode.rawValue, "level": manifest.level.rawValue, "recovered": "true"])
+            }
             if job.state == .claimed {
                 // Verified and used up before a crash, but the state was not yet recorded: go on.
                 let alreadyConsumed = (try? deps.database.authorizationConsumed(byJob: jobId)) ?? false
@@ -282,8 +313,8 @@ public actor JobPipeline {
                     : await deps.authorizer.authorize(manifest: manifest, documentSHA256: job.documentSha256, now: now, consume: true)
                 switch outcome {
                 case .authorized(let grant):
-                    try deps.database.setJobState(jobId, .authorized, now: now)
                     audit(.jobAuthorized, manifest: manifest, digest: job.documentSha256, details: ["kind": grant.kind, "reference": grant.reference])
+                    try deps.database.setJobState(jobId, .authorized, now: now)
                 case .denied(let denial):
                     audit(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
                           details: ["code": denial.code.rawValue, "reason": denial.reason, "blockedDevice": String(denial.blockedDevice)])
@@ -293,12 +324,12 @@ public actor JobPipeline {
             }
             if job.state == .authorized {
                 let (serial, genTime) = try await sign(manifest: manifest, job: job, workDir: workDir)
-                try deps.database.setJobState(jobId, .signed, now: now)
                 audit(.jobSigned, manifest: manifest, digest: job.documentSha256, serial: serial,
                       details: ["level": manifest.level.rawValue])
                 if let genTime {
                     audit(.jobTimestamped, manifest: manifest, digest: job.documentSha256, serial: serial, details: ["genTime": genTime])
                 }
+                try deps.database.setJobState(jobId, .signed, now: now)
                 job.state = .signed
             }
             if job.state == .signed {
@@ -391,12 +422,14 @@ public actor JobPipeline {
             "level": manifest?.level.rawValue ?? "", "signedAt": Timestamps.iso8601(given != nil ? now : job.updatedAt),
         ]
         try? Self.writeJSON(result, to: layout.done + "/\(job.jobId).result.json")
-        try? FileManager.default.removeItem(atPath: layout.work + "/" + job.jobId)
-        try? deps.database.setJobState(job.jobId, .delivered, now: now, resultPath: donePDF)
+        // Audit, then state, then clean up: a crash between any two of these is finished by
+        // recovery without a second record (see recover()).
         var entry = AuditEntry(type: .jobDelivered, jobId: job.jobId, userId: job.userId, deviceId: job.deviceId,
                                documentSha256: job.documentSha256, details: ["output": donePDF, "outputSha256": signedDigest])
         entry.outcome = "success"
-        _ = try? deps.audit.append(entry)
+        _ = try? deps.audit.append(entry, oncePerJob: true)
+        try? deps.database.setJobState(job.jobId, .delivered, now: now, resultPath: donePDF)
+        try? FileManager.default.removeItem(atPath: layout.work + "/" + job.jobId)
         logger.info("job delivered")
     }
 
@@ -409,9 +442,11 @@ public actor JobPipeline {
         if SpoolFiles.isRegularFile(workDir + "/signature.json") { _ = try? SpoolFiles.move(workDir + "/signature.json", to: layout.failed + "/\(jobId).signature.json") }
         try? FileManager.default.removeItem(atPath: layout.pending + "/\(jobId).dtbs.json")
         try? Self.writeError(jobId: jobId, code: code, message: message, retryable: retryable, to: layout.failed + "/\(jobId).error.json", at: now)
-        try? FileManager.default.removeItem(atPath: workDir)
-        try? deps.database.setJobState(jobId, .failed, now: now, errorCode: code, resultPath: layout.failed + "/\(jobId).error.json")
         audit(.jobFailed, manifest: manifest, digest: nil, outcome: "failure", details: ["code": code, "message": message])
+        // State before cleanup: a crash in between leaves a finished job whose work directory
+        // recovery removes; the other order could leave a job no restart finds.
+        try? deps.database.setJobState(jobId, .failed, now: now, errorCode: code, resultPath: layout.failed + "/\(jobId).error.json")
+        try? FileManager.default.removeItem(atPath: workDir)
         logger.warning("job failed", metadata: ["code": .string(code)])
     }
 
@@ -440,9 +475,14 @@ public actor JobPipeline {
 
     // MARK: - Helpers
 
+    /// The steps a job passes at most once. They are recorded before the state row moves on, and
+    /// recorded once even when a crash makes the daemon redo the step.
+    static let onceSteps: Set<AuditEventType> = [.jobReceived, .jobDTBSIssued, .jobAuthorized, .jobSigned, .jobTimestamped, .jobDelivered]
+
     func audit(_ type: AuditEventType, manifest: SignManifest, digest: String?, serial: String? = nil, outcome: String = "success", details: [String: String] = [:]) {
         _ = try? deps.audit.append(AuditEntry(type: type, jobId: manifest.jobId, userId: manifest.signer.userId, deviceId: manifest.signer.deviceId,
-                                              documentSha256: digest, certificateSerial: serial, outcome: outcome, details: details))
+                                              documentSha256: digest, certificateSerial: serial, outcome: outcome, details: details),
+                                   oncePerJob: Self.onceSteps.contains(type))
     }
 
     static func describe(_ error: any Error) -> (String, String) {
@@ -457,6 +497,17 @@ public actor JobPipeline {
         case let e as SecretError: return (e.code, e.message)
         default: return ("internal", "an internal error occurred; the job was not signed (see the daemon log)")
         }
+    }
+
+    /// The code and message of a failure that a crash interrupted: from the error report when it
+    /// was written, else from the state row.
+    static func failureOnRecord(jobId: String, errorCode: String?, failedDir: String) -> (String, String) {
+        if let data = try? SpoolFiles.readRegular(failedDir + "/\(jobId).error.json", limit: 1 << 20),
+           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let code = object["code"] as? String, let message = object["message"] as? String {
+            return (code, message)
+        }
+        return (errorCode ?? "internal", "the job failed and the daemon stopped while recording it; see the daemon log")
     }
 
     static func sha256(ofFile path: String) throws -> String {
