@@ -21,6 +21,8 @@ public enum AuditEventType: String, Codable, Sendable, CaseIterable, DatabaseVal
     case deviceUnblocked = "device.unblocked"
     case deviceRemoved = "device.removed"
     case anchorTimestamped = "audit.anchored"
+    /// Retention removed finished jobs' files from a spool directory (docs/audit.md).
+    case retentionPurged = "retention.purged"
 }
 
 /// What a caller records; the log adds sequence, time and the hash chain.

@@ -80,6 +80,11 @@ public final class AuditLog: Sendable {
             try db.execute(sql: "CREATE TRIGGER anchor_no_update BEFORE UPDATE ON anchor BEGIN SELECT RAISE(ABORT, 'audit anchors are append-only'); END")
             try db.execute(sql: "CREATE TRIGGER anchor_no_delete BEFORE DELETE ON anchor BEGIN SELECT RAISE(ABORT, 'audit anchors are append-only'); END")
         }
+        m.registerMigration("v3-event-job-type-index") { db in
+            // The once-per-job check looks a step up by job and type; with only single-column
+            // indexes SQLite may pick the type index and walk every event of that type.
+            try db.create(index: "event_on_jobId_type", on: "event", columns: ["jobId", "type"])
+        }
         return m
     }
 
@@ -95,18 +100,26 @@ public final class AuditLog: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let details = String(decoding: try encoder.encode(entry.details), as: UTF8.self)
+        // Cached prepared statements: this runs several times per job.
         return try writer.write { db in
             if oncePerJob, let jobId = entry.jobId,
-               let existing = try AuditEventRecord.filter(Column("jobId") == jobId && Column("type") == entry.type.rawValue).fetchOne(db) {
+               let existing = try AuditEventRecord.fetchOne(
+                   db.cachedStatement(sql: "SELECT * FROM event WHERE jobId = ? AND type = ? ORDER BY seq LIMIT 1"),
+                   arguments: [jobId, entry.type.rawValue]) {
                 return existing
             }
-            let last = try AuditEventRecord.order(Column("seq").desc).fetchOne(db)
+            let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM event ORDER BY seq DESC LIMIT 1"))
             var record = AuditEventRecord(
-                seq: (last?.seq ?? 0) + 1, at: at, type: entry.type.rawValue, jobId: entry.jobId, userId: entry.userId,
+                seq: (last?["seq"] as Int64? ?? 0) + 1, at: at, type: entry.type.rawValue, jobId: entry.jobId, userId: entry.userId,
                 deviceId: entry.deviceId, documentSha256: entry.documentSha256, certificateSerial: entry.certificateSerial,
-                outcome: entry.outcome, details: details, prevHash: last?.hash ?? AuditHash.genesis, hash: "")
+                outcome: entry.outcome, details: details, prevHash: last?["hash"] as String? ?? AuditHash.genesis, hash: "")
             record.hash = record.computedHash()
-            try record.insert(db)
+            try db.cachedStatement(sql: """
+                INSERT INTO event (seq, at, type, jobId, userId, deviceId, documentSha256, certificateSerial, outcome, details, prevHash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [record.seq, record.at, record.type, record.jobId, record.userId, record.deviceId,
+                                         record.documentSha256, record.certificateSerial, record.outcome, record.details,
+                                         record.prevHash, record.hash])
             return record
         }
     }

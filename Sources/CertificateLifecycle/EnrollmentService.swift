@@ -70,9 +70,12 @@ public struct EnrollmentService: Sendable {
         }
         let sealed = try kek.seal(Array(key.derRepresentation), context: "cloud-key:\(deviceId)")
         let json = String(decoding: try JSONEncoder().encode(sealed), as: UTF8.self)
-        try database.storeCloudKey(deviceId: deviceId, sealedKeyJSON: json, now: now)
         let stored = try database.storeCSR(deviceId: deviceId, der: csrDER, origin: "cloud", now: now)
-        return try await issue(csr: stored, userId: userId, deviceId: deviceId, profile: profile)
+        // The new key replaces the old one only once its certificate is issued: a refused or
+        // failed enrollment (unknown profile, CA unreachable) leaves the device signing as before.
+        let issued = try await issue(csr: stored, userId: userId, deviceId: deviceId, profile: profile)
+        try database.storeCloudKey(deviceId: deviceId, sealedKeyJSON: json, now: now)
+        return issued
     }
 
     /// The cloud-mode signing key of a device, decrypted for use.

@@ -138,12 +138,12 @@ extension JobPipeline {
             return
         }
         let jobId = file.jobId
-        guard let job = try? deps.database.job(jobId), job.state == .awaitingSignature, inFlight.insert(jobId).inserted else {
+        guard let job = try? deps.database.job(jobId), job.state == .awaitingSignature, bookkeeping.begin(jobId) else {
             rejectSignatureFile(path: path, baseName: base, code: "external.unknownJob",
                                 message: "no job \(jobId) is waiting for a device signature (unknown, finished, or being completed)", jobId: jobId)
             return
         }
-        defer { inFlight.remove(jobId) }
+        defer { bookkeeping.end(jobId) }
         var logger = deps.logger
         logger[metadataKey: "job"] = .string(jobId)
         logger[metadataKey: "trace"] = .string(TraceID.make())
@@ -235,7 +235,7 @@ extension JobPipeline {
     /// External jobs whose deadline passed without a signature fail with `external.expired`.
     public func expireAwaitingSignatures() {
         let jobs = ((try? deps.database.unfinishedJobs(spool: layout.name)) ?? [])
-            .filter { $0.state == .awaitingSignature && ($0.signatureDeadline.map { $0 < now } ?? false) && !inFlight.contains($0.jobId) }
+            .filter { $0.state == .awaitingSignature && ($0.signatureDeadline.map { $0 < now } ?? false) && !bookkeeping.isInFlight($0.jobId) }
             // A signature taken in before the deadline is being completed (or retried), not late.
             .filter { !SpoolFiles.isRegularFile(layout.work + "/\($0.jobId)/signature.json") }
         for job in jobs {

@@ -73,19 +73,25 @@ public enum IntakeResult: Sendable, Equatable {
 /// in the state database (claimed → authorized → signed → delivered | failed), so after a crash
 /// a job resumes at the step it had reached: authorization is never consumed twice and a signed
 /// result is delivered once.
-public actor JobPipeline {
+///
+/// Not an actor: the workers run jobs in parallel (an actor ran every job's file, SQLite and
+/// verification work on one executor, so two workers used one core). What the workers share is
+/// the bookkeeping below, under a lock; the claim itself is serialized by the file system
+/// (`mkdir work/<job>` fails for the second claimant) and each state change by the database.
+public final class JobPipeline: Sendable {
     public let layout: SpoolLayout
     let configuration: PipelineConfiguration
     let deps: PipelineDependencies
-    private var firstSeen: [String: Date] = [:]
-    /// Jobs being processed now (the actor is re-entrant at awaits: a rescan must not start a
-    /// second run of a job that a worker is signing).
-    var inFlight: Set<String> = []
+    let bookkeeping: PipelineBookkeeping
+    public let metrics: PipelineMetrics
 
     public init(layout: SpoolLayout, configuration: PipelineConfiguration, dependencies: PipelineDependencies) {
         self.layout = layout
         self.configuration = configuration
         self.deps = dependencies
+        let metrics = PipelineMetrics(spool: layout.name)
+        self.metrics = metrics
+        self.bookkeeping = PipelineBookkeeping(inFlightChanged: { metrics.inFlight($0) })
     }
 
     var now: Date { deps.clock() }
@@ -97,13 +103,21 @@ public actor JobPipeline {
         guard name.hasSuffix(".json"), !name.hasPrefix("."), !name.contains("/") else { return .ignored }
         let path = layout.incoming + "/" + name
         guard FileManager.default.fileExists(atPath: path) || SpoolFiles.isSymlink(path) else { return .ignored }
+        // One worker at a time per manifest name (inotify and the rescan can queue a name again
+        // while a worker has it): the other one looks again at the next rescan.
+        guard bookkeeping.begin("intake-name:" + name) else { return .waiting }
+        defer { bookkeeping.end("intake-name:" + name) }
+        let intakeStarted = DispatchTime.now().uptimeNanoseconds
         let manifest: SignManifest
         do {
             if let size = SpoolFiles.size(path), size > Int64(ManifestValidator.maximumManifestBytes) {
                 throw ManifestError(code: "manifest.tooLarge", message: "the manifest has \(size) bytes; the limit is \(ManifestValidator.maximumManifestBytes)")
             }
             let data = try SpoolFiles.readRegular(path, limit: ManifestValidator.maximumManifestBytes)
-            manifest = try ManifestValidator.parse(data)
+            switch try ManifestValidator.parseJob(data) {
+            case .sign(let sign): manifest = sign
+            case let administrative: return await intakeAdministrative(administrative, manifestName: name, data: data)  // AdministrativeJobs.swift
+            }
         } catch {
             let (code, message) = Self.describe(error)
             rejectUnclaimed(files: [name], baseName: String(name.dropLast(5)), code: code, message: message, jobId: nil)
@@ -111,7 +125,11 @@ public actor JobPipeline {
         }
         let pdfPath = layout.incoming + "/" + manifest.document.file
         let key = manifest.jobId
-        if firstSeen[key] == nil { firstSeen[key] = now }
+        // And one at a time per job id (two manifest names for one job): the duplicate check
+        // below must see the first claim's state row before the second decides.
+        guard bookkeeping.begin("intake-job:" + key) else { return .waiting }
+        defer { bookkeeping.end("intake-job:" + key) }
+        let seenAt = bookkeeping.firstSeen(key, now: now)
 
         // Duplicate job id: never processed twice.
         if let existing = try? deps.database.job(manifest.jobId) {
@@ -120,7 +138,7 @@ public actor JobPipeline {
             rejectUnclaimed(files: files, baseName: manifest.jobId + ".duplicate", code: "job.duplicate",
                             message: "job \(manifest.jobId) was already processed (state \(existing.state.rawValue)); its result: \(where_). Use a new job id for a new job.",
                             jobId: manifest.jobId)
-            firstSeen[key] = nil
+            bookkeeping.forget(key)
             return .rejected(code: "job.duplicate")
         }
 
@@ -140,9 +158,9 @@ public actor JobPipeline {
             digest = try? Self.sha256(ofFile: pdfPath)
         }
         guard let digest, digest == manifest.document.sha256 else {
-            if now.timeIntervalSince(firstSeen[key] ?? now) >= configuration.documentTimeout {
+            if now.timeIntervalSince(seenAt) >= configuration.documentTimeout {
                 let present = digest != nil
-                firstSeen[key] = nil
+                bookkeeping.forget(key)
                 let code = present ? "document.digestMismatch" : "document.missing"
                 let message = present
                     ? "\(manifest.document.file) has SHA-256 \(digest!), not the manifest's \(manifest.document.sha256), after waiting \(Int(configuration.documentTimeout)) s; resend the PDF or correct the manifest"
@@ -152,7 +170,7 @@ public actor JobPipeline {
             }
             return .waiting
         }
-        firstSeen[key] = nil
+        bookkeeping.forget(key)
 
         // Claim: move both files into work/<job>/ (atomic renames), then record the job.
         let workDir = layout.work + "/" + manifest.jobId
@@ -178,6 +196,7 @@ public actor JobPipeline {
             return .waiting
         }
         audit(.jobReceived, manifest: manifest, digest: digest, details: ["spool": layout.name, "mode": manifest.mode.rawValue, "level": manifest.level.rawValue])
+        metrics.record(.intake, seconds: Double(DispatchTime.now().uptimeNanoseconds - intakeStarted) / 1e9)
         await process(jobId: manifest.jobId, resumed: false)
         return .processed(jobId: manifest.jobId)
     }
@@ -210,6 +229,7 @@ public actor JobPipeline {
                 continue
             }
             // Crash during the claim: complete it from what is on disk.
+            if await recoverAdministrativeClaim(jobId: jobId, workDir: workDir) { continue }
             var contents = (try? FileManager.default.contentsOfDirectory(atPath: workDir)) ?? []
             if !contents.contains("manifest.json"), contents.contains("document.pdf"), let name = manifestInIncoming(forJob: jobId) {
                 // The PDF was moved before the manifest (the order of older versions).
@@ -253,7 +273,7 @@ public actor JobPipeline {
         ((try? deps.database.unfinishedJobs(spool: layout.name)) ?? [])
             .filter { job in job.nextAttemptAt.map { $0 <= now } ?? false }
             .map(\.jobId)
-            .filter { !inFlight.contains($0) }
+            .filter { !bookkeeping.isInFlight($0) }
     }
 
     // MARK: - Processing
@@ -261,8 +281,8 @@ public actor JobPipeline {
     /// `resumed`: the job was found unfinished after a restart or is retried, so steps recorded
     /// before a crash may be missing from the audit trail.
     public func process(jobId: String, resumed: Bool = true) async {
-        guard inFlight.insert(jobId).inserted else { return }
-        defer { inFlight.remove(jobId) }
+        guard bookkeeping.begin(jobId) else { return }
+        defer { bookkeeping.end(jobId) }
         let workDir = layout.work + "/" + jobId
         guard var job = try? deps.database.job(jobId) else { return }
         if let next = job.nextAttemptAt, next > now { return }
@@ -271,6 +291,7 @@ public actor JobPipeline {
         logger[metadataKey: "job"] = .string(jobId)
         logger[metadataKey: "trace"] = .string(TraceID.make())
         logger.info("job processing", metadata: ["spool": .string(layout.name), "state": .string(job.state.rawValue), "attempt": .stringConvertible(job.attempts + 1)])
+        if await processAdministrative(job: job, resumed: resumed, logger: logger) { return }  // enroll/device/revoke: AdministrativeJobs.swift
         let manifest: SignManifest
         do {
             manifest = try ManifestValidator.parse(try SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes))
@@ -310,7 +331,9 @@ public actor JobPipeline {
                     ? .authorized(AuthorizationGrant(kind: manifest.authorization?.kind ?? "", deviceId: manifest.signer.deviceId,
                                                      userId: manifest.signer.userId, jobId: jobId, documentSHA256: job.documentSha256,
                                                      level: manifest.level, reference: "resumed", validUntil: now, consumed: true))
-                    : await deps.authorizer.authorize(manifest: manifest, documentSHA256: job.documentSha256, now: now, consume: true)
+                    : await metrics.measure(.authorize) {
+                        await deps.authorizer.authorize(manifest: manifest, documentSHA256: job.documentSha256, now: now, consume: true)
+                    }
                 switch outcome {
                 case .authorized(let grant):
                     audit(.jobAuthorized, manifest: manifest, digest: job.documentSha256, details: ["kind": grant.kind, "reference": grant.reference])
@@ -333,7 +356,7 @@ public actor JobPipeline {
                 job.state = .signed
             }
             if job.state == .signed {
-                try deliver(job: job, manifest: manifest, workDir: workDir, logger: logger)
+                try await metrics.measure(.deliver) { try deliver(job: job, manifest: manifest, workDir: workDir, logger: logger) }
             }
         } catch {
             let (code, message) = Self.describe(error)
@@ -341,6 +364,7 @@ public actor JobPipeline {
             if retryable && job.attempts < configuration.maximumRetries {
                 let delay = configuration.retryBase * pow(2, Double(job.attempts))
                 try? deps.database.scheduleJobRetry(jobId, at: now.addingTimeInterval(delay), now: now, errorCode: code)
+                metrics.retryScheduled(code: code)
                 logger.warning("job will be retried", metadata: ["code": .string(code), "in": .string("\(delay)s")])
                 return
             }
@@ -370,9 +394,11 @@ public actor JobPipeline {
         if manifest.level == .bt && timestamper == nil {
             throw SpoolError("tsa.notConfigured", "the job asks for B-T but no TSA is configured")
         }
-        _ = try await PDFSigningService().sign(inputPath: workDir + "/document.pdf", outputPath: output, builder: builder,
+        _ = try await metrics.measure(.sign) {
+            try await PDFSigningService().sign(inputPath: workDir + "/document.pdf", outputPath: output, builder: builder,
                                                request: request, timestamper: timestamper)
-        let last = try await selfCheck(output: output, level: manifest.level, signingTime: signingTime)
+        }
+        let last = try await metrics.measure(.selfCheck) { try await selfCheck(output: output, level: manifest.level, signingTime: signingTime) }
         return (certRecord.serial, last.timestamp?.genTime)
     }
 
@@ -430,6 +456,8 @@ public actor JobPipeline {
         _ = try? deps.audit.append(entry, oncePerJob: true)
         try? deps.database.setJobState(job.jobId, .delivered, now: now, resultPath: donePDF)
         try? FileManager.default.removeItem(atPath: layout.work + "/" + job.jobId)
+        metrics.jobEnded(outcome: "delivered")
+        metrics.record(.job, seconds: now.timeIntervalSince(job.createdAt))
         logger.info("job delivered")
     }
 
@@ -447,6 +475,8 @@ public actor JobPipeline {
         // recovery removes; the other order could leave a job no restart finds.
         try? deps.database.setJobState(jobId, .failed, now: now, errorCode: code, resultPath: layout.failed + "/\(jobId).error.json")
         try? FileManager.default.removeItem(atPath: workDir)
+        metrics.jobEnded(outcome: "failed", code: code)
+        if let created = (try? deps.database.job(jobId))?.createdAt { metrics.record(.job, seconds: now.timeIntervalSince(created)) }
         logger.warning("job failed", metadata: ["code": .string(code)])
     }
 
@@ -464,6 +494,7 @@ public actor JobPipeline {
         var n = 1
         while FileManager.default.fileExists(atPath: target) { target = layout.failed + "/\(baseName).\(n).error.json"; n += 1 }
         try? Self.writeError(jobId: jobId, code: code, message: message, retryable: false, to: target, at: now)
+        metrics.jobEnded(outcome: "rejected", code: code)
         _ = try? deps.audit.append(AuditEntry(type: .jobFailed, jobId: jobId, outcome: "failure", details: ["code": code, "message": message, "files": files.joined(separator: ",")]))
         var metadata: Logger.Metadata = ["code": .string(code), "files": .string(files.joined(separator: ","))]
         if let jobId {

@@ -1,4 +1,5 @@
 import Foundation
+import SigndCore
 
 /// The directories of one named spool (docs/spool.md).
 public struct SpoolLayout: Sendable, Hashable {
@@ -28,27 +29,20 @@ public struct SpoolLayout: Sendable, Hashable {
 enum SpoolFiles {
     /// Reads a regular file (not a symlink) of at most `limit` bytes.
     static func readRegular(_ path: String, limit: Int) throws -> Data {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { throw SpoolError("spool.io", "cannot stat \(path): \(String(cString: strerror(errno)))") }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
+        guard let status = FileStatus(path: path) else { throw SpoolError("spool.io", "cannot stat \(path): \(FileStatus.lastError())") }
+        guard status.kind == .regular else {
             throw SpoolError("spool.notRegularFile", "\(path) is not a regular file (symbolic links and special files are never followed)")
         }
-        guard Int(st.st_size) <= limit else {
-            throw SpoolError("spool.tooLarge", "\(path) has \(st.st_size) bytes; the limit is \(limit)")
+        guard status.size <= Int64(limit) else {
+            throw SpoolError("spool.tooLarge", "\(path) has \(status.size) bytes; the limit is \(limit)")
         }
         guard let data = FileManager.default.contents(atPath: path) else { throw SpoolError("spool.io", "cannot read \(path)") }
         return data
     }
 
-    static func isRegularFile(_ path: String) -> Bool {
-        var st = stat()
-        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
-    }
+    static func isRegularFile(_ path: String) -> Bool { FileStatus(path: path)?.kind == .regular }
 
-    static func size(_ path: String) -> Int64? {
-        var st = stat()
-        return lstat(path, &st) == 0 ? Int64(st.st_size) : nil
-    }
+    static func size(_ path: String) -> Int64? { FileStatus(path: path)?.size }
 
     /// Atomic rename; never overwrites: if the target exists a numbered name is chosen.
     @discardableResult
@@ -67,10 +61,7 @@ enum SpoolFiles {
         return destination
     }
 
-    static func isSymlink(_ path: String) -> Bool {
-        var st = stat()
-        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK
-    }
+    static func isSymlink(_ path: String) -> Bool { FileStatus(path: path)?.kind == .symlink }
 
     static func fsyncDirectory(_ path: String) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

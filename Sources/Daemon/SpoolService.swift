@@ -7,6 +7,12 @@ actor IntakeQueue {
     private var queued: Set<String> = []
     private var waiters: [CheckedContinuation<String?, Never>] = []
     private var closed = false
+    /// Reports the depth after each change (the queue-depth gauge).
+    private let depthChanged: @Sendable (Int) -> Void
+
+    init(depthChanged: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.depthChanged = depthChanged
+    }
 
     func push(_ name: String) {
         guard !closed, queued.insert(name).inserted else { return }
@@ -16,12 +22,23 @@ actor IntakeQueue {
         } else {
             items.append(name)
         }
+        depthChanged(items.count - head)
     }
 
+    /// Index of the first unconsumed item: removing from the front of an array is O(n), which
+    /// made a queue of 10,000 manifests quadratic.
+    private var head = 0
+
     func next() async -> String? {
-        if !items.isEmpty {
-            let n = items.removeFirst()
+        if head < items.count {
+            let n = items[head]
+            head += 1
+            if head > 1024 && head * 2 > items.count {
+                items.removeFirst(head)
+                head = 0
+            }
             queued.remove(n)
+            depthChanged(items.count - head)
             return n
         }
         if closed { return nil }
@@ -34,7 +51,7 @@ actor IntakeQueue {
         waiters.removeAll()
     }
 
-    var depth: Int { items.count }
+    var depth: Int { items.count - head }
 }
 
 /// Runs one spool: startup recovery and scan, inotify events, a periodic rescan as a safety net
@@ -46,9 +63,11 @@ public final class SpoolService: Sendable {
     let workers: Int
     let rescanInterval: TimeInterval
     let logger: Logger
-    let queue = IntakeQueue()
+    let queue: IntakeQueue
 
     public init(pipeline: JobPipeline, layout: SpoolLayout, workers: Int = 2, rescanInterval: TimeInterval = 5, logger: Logger) {
+        let metrics = pipeline.metrics
+        self.queue = IntakeQueue(depthChanged: { metrics.queueDepth($0) })
         self.pipeline = pipeline
         self.layout = layout
         self.workers = max(1, workers)

@@ -63,13 +63,12 @@ extension StateDatabase {
     }
 
     public func setJobState(_ id: String, _ state: JobState, now: Date, errorCode: String? = nil, resultPath: String? = nil) throws {
+        // One cached statement (several state changes per job); a missing job changes nothing.
         try writer.write { db in
-            guard var job = try JobRecord.fetchOne(db, key: id) else { return }
-            job.state = state
-            job.updatedAt = now
-            if let errorCode { job.errorCode = errorCode }
-            if let resultPath { job.resultPath = resultPath }
-            try job.update(db)
+            try db.cachedStatement(sql: """
+                UPDATE job SET state = ?, updatedAt = ?, errorCode = COALESCE(?, errorCode), resultPath = COALESCE(?, resultPath)
+                WHERE jobId = ?
+                """).execute(arguments: [state.rawValue, now, errorCode, resultPath, id])
         }
     }
 

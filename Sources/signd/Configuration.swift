@@ -1,6 +1,7 @@
 import ArgumentParser
 import CertificateAuthority
 import CertificateLifecycle
+import Daemon
 import Foundation
 import SCA
 
@@ -45,6 +46,13 @@ struct SigndConfiguration: Codable, Sendable {
     struct HTTP: Codable, Sendable {
         var listen: String?
     }
+    /// Off unless a limit is set: nil or 0 days keeps that directory's files forever.
+    struct Retention: Codable, Sendable {
+        var doneDays: Double?
+        var archiveDays: Double?
+        var failedDays: Double?
+        var intervalSeconds: Double?
+    }
 
     var spoolRoot: String?
     var spools: [Spool]?
@@ -53,6 +61,7 @@ struct SigndConfiguration: Codable, Sendable {
     var renewal: Renewal?
     var sca: SCA?
     var http: HTTP?
+    var retention: Retention?
 
     static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SigndConfiguration {
         var config = SigndConfiguration()
@@ -69,6 +78,15 @@ struct SigndConfiguration: Codable, Sendable {
         if let v = environment["SIGND_CA_KIND"] { config.ca = config.ca ?? CA(); config.ca?.kind = v }
         if let v = environment["SIGND_RENEWAL_THRESHOLD"] { config.renewal = config.renewal ?? Renewal(); config.renewal?.threshold = v }
         if let v = environment["SIGND_HTTP_LISTEN"] { config.http = config.http ?? HTTP(); config.http?.listen = v }
+        for (variable, key) in [("SIGND_RETENTION_DONE_DAYS", \Retention.doneDays), ("SIGND_RETENTION_ARCHIVE_DAYS", \Retention.archiveDays),
+                                ("SIGND_RETENTION_FAILED_DAYS", \Retention.failedDays), ("SIGND_RETENTION_INTERVAL_SECONDS", \Retention.intervalSeconds)] {
+            guard let v = environment[variable] else { continue }
+            guard let number = Double(v.trimmingCharacters(in: .whitespaces)) else {
+                throw ConfigurationError("config.invalidValue", "\(variable) '\(v)' is not a number")
+            }
+            config.retention = config.retention ?? Retention()
+            config.retention?[keyPath: key] = number
+        }
         return config
     }
 
@@ -89,6 +107,29 @@ struct SigndConfiguration: Codable, Sendable {
         }
     }
 
+    /// The validated retention settings (docs/configuration.md `retention.*`).
+    var retentionPolicy: RetentionPolicy {
+        get throws {
+            var policy = RetentionPolicy()
+            for (name, value) in [("doneDays", retention?.doneDays), ("archiveDays", retention?.archiveDays), ("failedDays", retention?.failedDays)] {
+                guard let value else { continue }
+                guard value.isFinite, value >= 0 else {
+                    throw ConfigurationError("config.invalidValue", "retention.\(name) is \(value); it must be 0 (keep forever) or a positive number of days")
+                }
+            }
+            policy.doneDays = retention?.doneDays
+            policy.archiveDays = retention?.archiveDays
+            policy.failedDays = retention?.failedDays
+            if let i = retention?.intervalSeconds {
+                guard i.isFinite, i >= 1 else {
+                    throw ConfigurationError("config.invalidValue", "retention.intervalSeconds is \(i); it must be at least 1 second")
+                }
+                policy.interval = i
+            }
+            return policy
+        }
+    }
+
     var scaConfiguration: SCAConfiguration {
         var s = SCAConfiguration()
         if let v = sca?.maxLifetimeSeconds { s.maxLifetime = v }
@@ -96,6 +137,17 @@ struct SigndConfiguration: Codable, Sendable {
         if let v = sca?.maxFailures { s.maxFailures = v }
         return s
     }
+}
+
+/// An invalid configuration value, printed as `[code] message` (docs/errors.md).
+struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    let code: String
+    let message: String
+    init(_ code: String, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+    var description: String { "[\(code)] \(message)" }
 }
 
 /// `--config FILE`, shared by commands whose behaviour depends on configuration.

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import Prometheus
 import SigndHTTP
 import StateStore
 import Timestamping
@@ -12,22 +13,22 @@ import X509
 /// embedded CA's chain, CRL and OCSP responder.
 enum DaemonHTTP {
     static func application(host: String, port: Int, authority: TimeStampAuthority, ca: EmbeddedCA?, caChain: [Certificate],
-                            database: StateDatabase, spoolRoot: String, auditPath: String, auditCredentials: AuditHTTP.Credentials?,
-                            logger: Logger) -> some ApplicationProtocol {
+                            database: StateDatabase, readiness: ReadinessProbe, registry: PrometheusCollectorRegistry,
+                            auditPath: String, auditCredentials: AuditHTTP.Credentials?, logger: Logger) -> some ApplicationProtocol {
         let router = Router()
         TSARoutes.add(to: router, authority: authority)
         AuditHTTP.add(to: router, credentials: auditCredentials, auditPath: auditPath)
         router.get("/health/live") { _, _ in "ok\n" }
         router.get("/health/ready") { _, _ -> Response in
-            var problems: [String] = []
-            if (try? database.jobCounts()) == nil { problems.append("state database not readable") }
-            if access(spoolRoot, W_OK) != 0 { problems.append("spool root \(spoolRoot) not writable") }
+            let problems = await readiness.problems()
             let body = problems.isEmpty ? "ready\n" : problems.joined(separator: "\n") + "\n"
             return Response(status: problems.isEmpty ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],
                             body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         router.get("/metrics") { _, _ -> Response in
-            var lines: [String] = ["# TYPE signd_jobs gauge"]
+            // The pipeline's counters, histograms and gauges (swift-metrics → Prometheus), then
+            // series read from the state database at scrape time.
+            var lines: [String] = [registry.emitToString().trimmingCharacters(in: .newlines), "# TYPE signd_jobs gauge"]
             for (state, n) in ((try? database.jobCounts()) ?? [:]).sorted(by: { $0.key < $1.key }) {
                 lines.append("signd_jobs{state=\"\(state)\"} \(n)")
             }

@@ -7,6 +7,8 @@ import Foundation
 import Hummingbird
 import Jobs
 import Logging
+import Metrics
+import Prometheus
 import SCA
 import SigndCore
 import SigndHTTP
@@ -27,6 +29,11 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         // JSON lines on stdout for every logger made from here on (swift-log allows one bootstrap).
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label) }
+        // Metrics for /metrics (one bootstrap per process, like logging).
+        let registry = PrometheusCollectorRegistry()
+        var metricsFactory = PrometheusMetricsFactory(registry: registry)
+        metricsFactory.durationHistogramBuckets["signd_stage_duration_seconds"] = PipelineMetrics.durationBuckets.map { .nanoseconds(Int64($0 * 1e9)) }
+        MetricsSystem.bootstrap(metricsFactory)
         let signals = SignalWaiter([SIGTERM, SIGINT])
         let reloads = ReloadSignal()
         let logger: Logger = {
@@ -68,8 +75,23 @@ struct RunCommand: AsyncParsableCommand {
                 services.append(SpoolService(pipeline: pipeline, layout: layout, workers: s.workers ?? 2, logger: logger))
             }
             let renewal = RenewalScheduler(enrollment: enrollment, configuration: try configuration.renewalConfiguration)
+            // Retention (off unless configured): purges finished jobs' files per spool, at start and every interval.
+            let retentionPolicy = try configuration.retentionPolicy
+            let retention = retentionPolicy.isEnabled ? RetentionScheduler(
+                purgers: spoolConfigs.map { RetentionPurger(layout: SpoolLayout(name: $0.name, spoolRoot: root), policy: retentionPolicy,
+                                                             database: database, audit: audit, clock: { Date() }, logger: logger) },
+                interval: retentionPolicy.interval, logger: logger) : nil
             let listenAddress = listen ?? configuration.http?.listen ?? "127.0.0.1:8750"
             let embeddedCA = ca as? EmbeddedCA
+            let remoteTSAs = (configuration.tsa?.urls ?? []).filter { $0.hasPrefix("http://") || $0.hasPrefix("https://") }
+            let readiness = ReadinessProbe(
+                database: database, databasePaths: [Composition.statePath(dir), Composition.auditPath(dir)],
+                spoolDirectories: spoolConfigs.flatMap { s -> [String] in
+                    let l = SpoolLayout(name: s.name, spoolRoot: root)
+                    return [l.incoming, l.work, l.pending, l.signatures, l.done, l.failed, l.archive]
+                },
+                ca: configuration.ca?.kind == "ejbca" ? configuration.ca?.ejbca.map { ReadinessProbe.Endpoint(role: "CA", url: $0.baseURL) } : nil,
+                tsas: remoteTSAs.map { ReadinessProbe.Endpoint(role: "TSA", url: $0) })
 
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for service in services { group.addTask { try await service.run() } }
@@ -77,6 +99,10 @@ struct RunCommand: AsyncParsableCommand {
                     try await renewal.run(clock: { Date() }, sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }) { report in
                         try? RenewalAudit.record(report, audit: audit, database: database)
                     }
+                }
+                if let retention {
+                    // Never returns before shutdown (a finished child task would stop the daemon).
+                    group.addTask { await retention.run(); try Task.checkCancellation() }
                 }
                 group.addTask {
                     // Anchor the audit chain head with the TSA every minute when it moved.
@@ -91,7 +117,7 @@ struct RunCommand: AsyncParsableCommand {
                     let host = String(parts[0])
                     group.addTask {
                         let app = DaemonHTTP.application(host: host, port: port, authority: authority, ca: embeddedCA,
-                                                         caChain: caChain, database: database, spoolRoot: root,
+                                                         caChain: caChain, database: database, readiness: readiness, registry: registry,
                                                          auditPath: Composition.auditPath(dir), auditCredentials: auditCredentials, logger: logger)
                         try await app.run()
                     }
@@ -103,6 +129,7 @@ struct RunCommand: AsyncParsableCommand {
                             let reloaded = try SigndConfiguration.load(path: configPath)
                             _ = try reloaded.renewalConfiguration
                             _ = try reloaded.profiles
+                            _ = try reloaded.retentionPolicy
                             try audit.append(AuditEntry(type: .configurationLoaded, outcome: "info",
                                                         details: ["reason": "SIGHUP", "ca": reloaded.ca?.kind ?? "embedded",
                                                                   "tsa": (reloaded.tsa?.urls ?? []).joined(separator: ","),

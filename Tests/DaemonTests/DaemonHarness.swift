@@ -427,6 +427,17 @@ func parallelMap<T, R>(_ items: [T], concurrency: Int = 8, _ transform: (T) -> R
 
 /// Base class: one fixture per test, every daemon killed in tearDown.
 class DaemonTestCase: XCTestCase {
+    /// `curl` against the daemon: (status, body).
+    func http(_ port: Int, _ path: String, user: String? = nil, password: String? = nil) throws -> (Int, String) {
+        var args = ["-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "10", "http://127.0.0.1:\(port)\(path)"]
+        if let user, let password { args += ["-u", "\(user):\(password)"] }
+        let out = try ProcessRunner.run("curl", args, timeout: 30)
+        guard out.status == 0 else { throw HarnessError(ProcessRunner.describe(out, "curl \(path)")) }
+        var lines = out.stdout.components(separatedBy: "\n")
+        let status = Int(lines.removeLast()) ?? -1
+        return (status, lines.joined(separator: "\n"))
+    }
+
     var fixture: DaemonFixture!
 
     /// How the fixture's device is enrolled (external-mode suites override this).

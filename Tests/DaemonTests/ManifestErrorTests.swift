@@ -49,7 +49,7 @@ final class ManifestErrorTests: DaemonTestCase {
         try f.drop(Data(#"{"version": 1, "type": "sign", "jobId": "#.utf8), as: "badjson.json")
         cases.append(Case(name: "badjson", code: "manifest.invalidJSON", report: "badjson", jobId: nil, originals: ["badjson.json"]))
         try manifestOnly("badversion", "manifest.unsupportedVersion", jobId: nil) { $0["version"] = 2 }
-        try manifestOnly("badtype", "manifest.unsupportedType", jobId: nil) { $0["type"] = "enroll" }
+        try manifestOnly("badtype", "manifest.unsupportedType", jobId: nil) { $0["type"] = "archive" }  // "enroll" is a job type now
         try manifestOnly("missingfield", "manifest.missingField", jobId: nil) { $0["signer"] = nil }
         try manifestOnly("wrongtype", "manifest.wrongType", jobId: nil) { $0["jobId"] = 123 }
         try manifestOnly("badvalue", "manifest.invalidValue", jobId: nil) {

@@ -8,17 +8,6 @@ import XCTest
 
 /// JSON logs, the audit HTTP endpoint and SIGHUP reloads, through the real `signd run`.
 final class OperationsLoggingTests: DaemonTestCase {
-    /// `curl` against the daemon: (status, body).
-    func http(_ port: Int, _ path: String, user: String? = nil, password: String? = nil) throws -> (Int, String) {
-        var args = ["-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "10", "http://127.0.0.1:\(port)\(path)"]
-        if let user, let password { args += ["-u", "\(user):\(password)"] }
-        let out = try ProcessRunner.run("curl", args, timeout: 30)
-        guard out.status == 0 else { throw HarnessError(ProcessRunner.describe(out, "curl \(path)")) }
-        var lines = out.stdout.components(separatedBy: "\n")
-        let status = Int(lines.removeLast()) ?? -1
-        return (status, lines.joined(separator: "\n"))
-    }
-
     func testEveryLogLineIsJSONAndJobLinesCarryJobAndTrace() throws {
         let f = fixture!
         let daemon = try f.startDaemon()

@@ -1,0 +1,292 @@
+import Audit
+import Foundation
+import Logging
+import StateStore
+
+/// How long finished jobs' files stay in a spool (docs/configuration.md `retention.*`). A limit
+/// of nil or 0 keeps that directory's files forever; retention is off unless a limit is set.
+public struct RetentionPolicy: Sendable, Hashable {
+    /// done/: signed PDFs and result files, counted from the result file's mtime.
+    public var doneDays: Double?
+    /// archive/: originals and manifests of delivered jobs, counted from the job's finish time.
+    public var archiveDays: Double?
+    /// failed/: inputs and error reports, counted from the newest error report's mtime.
+    public var failedDays: Double?
+    /// Time between purge runs of the daemon.
+    public var interval: TimeInterval
+
+    public static let defaultInterval: TimeInterval = 3_600
+
+    public init(doneDays: Double? = nil, archiveDays: Double? = nil, failedDays: Double? = nil, interval: TimeInterval = RetentionPolicy.defaultInterval) {
+        self.doneDays = doneDays
+        self.archiveDays = archiveDays
+        self.failedDays = failedDays
+        self.interval = interval
+    }
+
+    /// The age limit for a directory in seconds; nil: kept forever.
+    public func limit(for directory: RetentionDirectory) -> TimeInterval? {
+        let days: Double?
+        switch directory {
+        case .done: days = doneDays
+        case .archive: days = archiveDays
+        case .failed: days = failedDays
+        }
+        guard let days, days > 0 else { return nil }
+        return days * 86_400
+    }
+
+    public var isEnabled: Bool { RetentionDirectory.allCases.contains { limit(for: $0) != nil } }
+}
+
+/// The spool directories retention may purge. incoming/, work/, pending/ and signatures/ hold
+/// jobs that are not finished and are never purged.
+public enum RetentionDirectory: String, Sendable, CaseIterable, Hashable {
+    case done, archive, failed
+}
+
+/// What one purge of one spool removed (or, in a dry run, would remove).
+public struct RetentionReport: Sendable {
+    public struct Removal: Sendable, Hashable {
+        public var directory: RetentionDirectory
+        /// The job id (or, for rejected inputs, the base name) the files belong to.
+        public var job: String
+        /// Absolute paths, in the order they are removed.
+        public var files: [String]
+    }
+    public var spool: String
+    public var dryRun: Bool
+    public var removals: [Removal] = []
+    /// Files that could not be removed (path: reason); the rest of their job is kept.
+    public var errors: [String] = []
+    /// Groups kept because their job is not finished in the state database.
+    public var keptUnfinished: [String] = []
+
+    public var fileCount: Int { removals.reduce(0) { $0 + $1.files.count } }
+    public func removals(in directory: RetentionDirectory) -> [Removal] { removals.filter { $0.directory == directory } }
+}
+
+/// Deletes the files of finished jobs that are older than the configured limits from one spool.
+///
+/// Rules (docs/operations.md "Retention"):
+/// - only done/, archive/ and failed/ are looked at, never recursively; only regular files are
+///   removed (`lstat`; symbolic links, directories and special files are neither followed nor
+///   removed);
+/// - a job's files in a directory form one group and go together: done/<job>.pdf with
+///   done/<job>.result.json, judged by the result file; failed/ groups judged by their newest
+///   `*.error.json`; archive/ groups by the job's finish time in the state database (the
+///   originals keep their producers' mtimes), or by their newest mtime when there is no row;
+/// - a group without its completion marker (done/ without result.json, failed/ without an error
+///   report) is never purged: the job was not finished when the files were written;
+/// - a group whose job has a state row that is not `delivered` or `failed` is kept;
+/// - hidden files (temporary files of writers) are judged one by one by their own mtime.
+public struct RetentionPurger: Sendable {
+    public let layout: SpoolLayout
+    public let policy: RetentionPolicy
+    let database: StateDatabase?
+    let audit: AuditLog?
+    let clock: @Sendable () -> Date
+    let logger: Logger?
+
+    /// Job ids listed in one `retention.purged` audit event at most.
+    public static let auditJobIdLimit = 100
+
+    public init(layout: SpoolLayout, policy: RetentionPolicy, database: StateDatabase?, audit: AuditLog?,
+                clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger? = nil) {
+        self.layout = layout
+        self.policy = policy
+        self.database = database
+        self.audit = audit
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// One purge run. With `dryRun` nothing is removed and nothing is audited; the report says
+    /// what would go.
+    public func purge(dryRun: Bool = false) -> RetentionReport {
+        var report = RetentionReport(spool: layout.name, dryRun: dryRun)
+        let now = clock()
+        for directory in RetentionDirectory.allCases {
+            guard let limit = policy.limit(for: directory) else { continue }
+            let removals = purge(directory: directory, olderThan: now.addingTimeInterval(-limit), dryRun: dryRun, report: &report)
+            report.removals += removals
+            if !dryRun, !removals.isEmpty { record(directory: directory, removals: removals, limit: limit) }
+        }
+        for error in report.errors {
+            logger?.warning("retention could not remove a file", metadata: ["spool": .string(layout.name), "error": .string(error)])
+        }
+        return report
+    }
+
+    func path(of directory: RetentionDirectory) -> String {
+        switch directory {
+        case .done: return layout.done
+        case .archive: return layout.archive
+        case .failed: return layout.failed
+        }
+    }
+
+    private struct Entry {
+        var name: String
+        var mtime: Date
+    }
+
+    private func purge(directory: RetentionDirectory, olderThan cutoff: Date, dryRun: Bool, report: inout RetentionReport) -> [RetentionReport.Removal] {
+        let dir = path(of: directory)
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+        var groups: [String: [Entry]] = [:]
+        var hidden: [Entry] = []
+        for name in names {
+            guard let mtime = Self.regularFileMTime(dir + "/" + name) else { continue }
+            if name.hasPrefix(".") {
+                hidden.append(Entry(name: name, mtime: mtime))
+            } else {
+                groups[Self.groupKey(name), default: []].append(Entry(name: name, mtime: mtime))
+            }
+        }
+        var removals: [RetentionReport.Removal] = []
+        for entry in hidden where entry.mtime < cutoff {
+            if let removed = remove([entry.name], in: dir, dryRun: dryRun, report: &report) {
+                removals.append(.init(directory: directory, job: entry.name, files: removed))
+            }
+        }
+        for key in groups.keys.sorted() {
+            guard let entries = groups[key] else { continue }
+            let markers = entries.filter { Self.isMarker($0.name, in: directory) }
+            var row: JobRecord?
+            if let database {
+                do { row = try database.job(key) } catch {
+                    report.errors.append("\(dir)/\(key).*: state database not readable: \(error)")
+                    continue
+                }
+            }
+            if let row, row.state != .delivered, row.state != .failed {
+                report.keptUnfinished.append("\(directory.rawValue)/\(key)")
+                continue
+            }
+            let finishedAt: Date?
+            switch directory {
+            case .done, .failed: finishedAt = markers.map(\.mtime).max()
+            case .archive: finishedAt = row?.updatedAt ?? entries.map(\.mtime).max()
+            }
+            guard let finishedAt, finishedAt < cutoff else { continue }
+            // Markers last: a purge interrupted half-way leaves a group that is still complete
+            // and is finished by the next run.
+            let ordered = entries.filter { !Self.isMarker($0.name, in: directory) }.map(\.name) + markers.map(\.name)
+            if let removed = remove(ordered, in: dir, dryRun: dryRun, report: &report) {
+                removals.append(.init(directory: directory, job: key, files: removed))
+            }
+        }
+        if !dryRun, !removals.isEmpty { SpoolFiles.fsyncDirectory(dir) }
+        return removals
+    }
+
+    /// Removes the names in order; stops at the first failure (the rest of the group stays).
+    private func remove(_ names: [String], in dir: String, dryRun: Bool, report: inout RetentionReport) -> [String]? {
+        var removed: [String] = []
+        for name in names {
+            let path = dir + "/" + name
+            if !dryRun {
+                // Re-checked just before: only a regular file is removed (unlink never follows links).
+                guard Self.regularFileMTime(path) != nil else { continue }
+                guard unlink(path) == 0 else {
+                    report.errors.append("\(path): \(String(cString: strerror(errno)))")
+                    break
+                }
+            }
+            removed.append(path)
+        }
+        return removed.isEmpty ? nil : removed
+    }
+
+    /// One `retention.purged` event per directory and run that removed something.
+    private func record(directory: RetentionDirectory, removals: [RetentionReport.Removal], limit: TimeInterval) {
+        let jobs = removals.map(\.job)
+        let listed = jobs.prefix(Self.auditJobIdLimit)
+        let files = removals.reduce(0) { $0 + $1.files.count }
+        let details: [String: String] = [
+            "spool": layout.name, "directory": directory.rawValue, "files": String(files), "jobs": String(jobs.count),
+            "jobIds": listed.joined(separator: ","), "jobIdsOmitted": String(jobs.count - listed.count),
+            "olderThanDays": Self.format(limit / 86_400),
+        ]
+        do {
+            try audit?.append(AuditEntry(type: .retentionPurged, outcome: "info", details: details))
+        } catch {
+            logger?.error("retention audit event could not be written", metadata: ["spool": .string(layout.name), "error": .string("\(error)")])
+        }
+        logger?.info("retention purged", metadata: [
+            "spool": .string(layout.name), "directory": .string(directory.rawValue), "files": .string(String(files)),
+            "jobs": .string(String(jobs.count)),
+        ])
+        for removal in removals {
+            logger?.info("retention purged job", metadata: [
+                "job": .string(removal.job), "spool": .string(layout.name), "directory": .string(directory.rawValue),
+                "files": .string(String(removal.files.count)),
+            ])
+        }
+    }
+
+    static func format(_ days: Double) -> String {
+        days == days.rounded() ? String(Int(days)) : String(days)
+    }
+
+    /// The mtime of a regular file (not a symbolic link); nil for anything else.
+    static func regularFileMTime(_ path: String) -> Date? {
+        // attributesOfItem uses lstat: a symbolic link is reported as a link, never followed.
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              attributes[.type] as? FileAttributeType == .typeRegular else { return nil }
+        return attributes[.modificationDate] as? Date
+    }
+
+    /// The job a file belongs to: its name without the suffix signd gives it. Job ids may contain
+    /// dots, so only known suffixes are removed, else the last extension.
+    static func groupKey(_ name: String) -> String {
+        for suffix in [".result.json", ".signature.error.json", ".error.json", ".signature.json", ".dtbs.json"] where name.hasSuffix(suffix) && name.count > suffix.count {
+            return String(name.dropLast(suffix.count))
+        }
+        if let dot = name.lastIndex(of: "."), dot != name.startIndex { return String(name[..<dot]) }
+        return name
+    }
+
+    /// The file signd writes when a job is finished: its mtime is the job's finish time.
+    static func isMarker(_ name: String, in directory: RetentionDirectory) -> Bool {
+        switch directory {
+        case .done: return name.hasSuffix(".result.json")
+        case .failed: return name.hasSuffix(".error.json")
+        case .archive: return false
+        }
+    }
+}
+
+/// Runs the purgers once at start and then every `interval` until cancelled (the daemon's
+/// shutdown). Sleeps in between; never polls.
+public struct RetentionScheduler: Sendable {
+    public let purgers: [RetentionPurger]
+    public let interval: TimeInterval
+    let logger: Logger
+
+    public init(purgers: [RetentionPurger], interval: TimeInterval, logger: Logger) {
+        self.purgers = purgers
+        self.interval = interval
+        self.logger = logger
+    }
+
+    static func describe(_ days: Double?) -> String {
+        guard let days, days > 0 else { return "off" }
+        return RetentionPurger.format(days)
+    }
+
+    /// Returns only when cancelled.
+    public func run() async {
+        logger.info("retention scheduled", metadata: [
+            "spools": .string(purgers.map(\.layout.name).joined(separator: ",")), "intervalSeconds": .string(String(Int(interval))),
+            "doneDays": .string(Self.describe(purgers.first?.policy.doneDays)),
+            "archiveDays": .string(Self.describe(purgers.first?.policy.archiveDays)),
+            "failedDays": .string(Self.describe(purgers.first?.policy.failedDays)),
+        ])
+        while !Task.isCancelled {
+            for purger in purgers where !Task.isCancelled { _ = purger.purge() }
+            do { try await Task.sleep(nanoseconds: UInt64(max(1, interval) * 1e9)) } catch { break }
+        }
+    }
+}
