@@ -197,7 +197,7 @@ public final class JobPipeline: Sendable {
         }
         audit(.jobReceived, manifest: manifest, digest: digest, details: ["spool": layout.name, "mode": manifest.mode.rawValue, "level": manifest.level.rawValue])
         metrics.record(.intake, seconds: Double(DispatchTime.now().uptimeNanoseconds - intakeStarted) / 1e9)
-        await process(jobId: manifest.jobId, resumed: false)
+        await process(jobId: manifest.jobId, resumed: false, claimed: manifest)
         return .processed(jobId: manifest.jobId)
     }
 
@@ -280,7 +280,9 @@ public final class JobPipeline: Sendable {
 
     /// `resumed`: the job was found unfinished after a restart or is retried, so steps recorded
     /// before a crash may be missing from the audit trail.
-    public func process(jobId: String, resumed: Bool = true) async {
+    /// `claimed`: the sign manifest intake just parsed and moved to work/ (saves reading and
+    /// parsing it again).
+    public func process(jobId: String, resumed: Bool = true, claimed: SignManifest? = nil) async {
         guard bookkeeping.begin(jobId) else { return }
         defer { bookkeeping.end(jobId) }
         let workDir = layout.work + "/" + jobId
@@ -291,10 +293,10 @@ public final class JobPipeline: Sendable {
         logger[metadataKey: "job"] = .string(jobId)
         logger[metadataKey: "trace"] = .string(TraceID.make())
         logger.info("job processing", metadata: ["spool": .string(layout.name), "state": .string(job.state.rawValue), "attempt": .stringConvertible(job.attempts + 1)])
-        if await processAdministrative(job: job, resumed: resumed, logger: logger) { return }  // enroll/device/revoke: AdministrativeJobs.swift
+        if claimed == nil, await processAdministrative(job: job, resumed: resumed, logger: logger) { return }  // enroll/device/revoke: AdministrativeJobs.swift
         let manifest: SignManifest
         do {
-            manifest = try ManifestValidator.parse(try SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes))
+            manifest = try claimed ?? ManifestValidator.parse(try SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes))
         } catch {
             if job.state == .signed, FileManager.default.fileExists(atPath: layout.done + "/\(jobId).pdf") {
                 // Crash after the inputs were archived: only the result file may be missing.

@@ -157,7 +157,7 @@ extension ManifestValidator {
         }
         switch type {
         case "sign":
-            return .sign(try parse(data))
+            return .sign(try decodeSign(data))
         case "enroll":
             let m = try decode(EnrollManifest.self, from: data)
             try validate(m)

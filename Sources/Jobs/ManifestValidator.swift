@@ -39,6 +39,11 @@ public enum ManifestValidator {
         guard type == "sign" else {
             throw ManifestError(code: "manifest.unsupportedType", message: "manifest type \"\(type)\" is not supported here")
         }
+        return try decodeSign(data)
+    }
+
+    /// Decodes and validates a sign manifest whose version and type were already checked.
+    static func decodeSign(_ data: Data) throws -> SignManifest {
         let manifest: SignManifest
         do { manifest = try JSONDecoder().decode(SignManifest.self, from: data) } catch let DecodingError.keyNotFound(key, ctx) {
             throw ManifestError(code: "manifest.missingField", message: "missing field \(path(ctx.codingPath + [key]))")
