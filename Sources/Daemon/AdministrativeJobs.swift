@@ -88,7 +88,7 @@ extension JobPipeline {
     /// between the claim's rename and its insert). Claims and runs it; false for sign jobs.
     func recoverAdministrativeClaim(jobId: String, workDir: String) async -> Bool {
         guard let data = try? SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes),
-              let manifest = try? ManifestValidator.parseJob(data) else { return false }
+              let manifest = try? ManifestValidator.parseJob(data, defaults: configuration.manifestDefaults) else { return false }
         if case .sign = manifest { return false }
         guard manifest.jobId == jobId else { return true }  // not ours to run; left for the operator
         let digest = Hex.encode(Array(SHA256.hash(data: data)))
@@ -109,20 +109,20 @@ extension JobPipeline {
         let workDir = layout.work + "/" + jobId
         let limit = ManifestValidator.maximumManifestBytes
         if let data = try? SpoolFiles.readRegular(workDir + "/manifest.json", limit: limit) {
-            guard let manifest = try? ManifestValidator.parseJob(data) else { return false }
+            guard let manifest = try? ManifestValidator.parseJob(data, defaults: configuration.manifestDefaults) else { return false }
             if case .sign = manifest { return false }
             await runAdministrative(job: job, manifest: manifest, resumed: resumed, logger: logger)
             return true
         }
         // The manifest already left work/: a crash while delivering or failing the job.
         if let data = try? SpoolFiles.readRegular(layout.archive + "/\(jobId).json", limit: limit),
-           let manifest = try? ManifestValidator.parseJob(data), manifest.jobId == jobId {
+           let manifest = try? ManifestValidator.parseJob(data, defaults: configuration.manifestDefaults), manifest.jobId == jobId {
             if case .sign = manifest { return false }
             finishAdministrativeDelivery(job: job, manifest: manifest, logger: logger)
             return true
         }
         if let data = try? SpoolFiles.readRegular(layout.failed + "/\(jobId).json", limit: limit),
-           let manifest = try? ManifestValidator.parseJob(data), manifest.jobId == jobId {
+           let manifest = try? ManifestValidator.parseJob(data, defaults: configuration.manifestDefaults), manifest.jobId == jobId {
             if case .sign = manifest { return false }
             let (code, message) = Self.failureOnRecord(jobId: jobId, errorCode: job.errorCode, failedDir: layout.failed)
             failAdministrative(job: job, manifest: manifest, code: code, message: message, retryable: false, logger: logger)

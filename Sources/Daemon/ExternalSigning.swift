@@ -149,7 +149,7 @@ extension JobPipeline {
         logger[metadataKey: "trace"] = .string(TraceID.make())
         let workDir = layout.work + "/" + jobId
         // The prepared state itself is read (and checked) by completeExternalJob.
-        guard let manifest = try? ManifestValidator.parse(try SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes)),
+        guard let manifest = try? ManifestValidator.parse(try SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes), defaults: configuration.manifestDefaults),
               SpoolFiles.isRegularFile(workDir + "/external-state.json") else {
             rejectSignatureFile(path: path, baseName: base, code: "external.unknownJob", message: "the prepared state of job \(jobId) is missing", jobId: jobId)
             return
@@ -239,7 +239,7 @@ extension JobPipeline {
             // A signature taken in before the deadline is being completed (or retried), not late.
             .filter { !SpoolFiles.isRegularFile(layout.work + "/\($0.jobId)/signature.json") }
         for job in jobs {
-            guard let manifest = try? ManifestValidator.parse(try SpoolFiles.readRegular(layout.work + "/\(job.jobId)/manifest.json", limit: ManifestValidator.maximumManifestBytes)) else { continue }
+            guard let manifest = try? ManifestValidator.parse(try SpoolFiles.readRegular(layout.work + "/\(job.jobId)/manifest.json", limit: ManifestValidator.maximumManifestBytes), defaults: configuration.manifestDefaults) else { continue }
             fail(jobId: job.jobId, manifest: manifest, code: "external.expired",
                  message: "no device signature arrived before the deadline; submit the job again", retryable: false, logger: deps.logger)
         }

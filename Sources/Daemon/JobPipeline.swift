@@ -28,6 +28,8 @@ public struct PipelineConfiguration: Sendable {
     public var externalSignatureTimeout: TimeInterval = 300
     /// Consecutive failed device signatures that block a device (same as sca.maxFailures).
     public var maxFailures: Int = 5
+    /// The spool's defaults for what a sign manifest leaves out (level, appearance texts).
+    public var manifestDefaults = ManifestDefaults()
     public init() {}
 }
 
@@ -114,7 +116,7 @@ public final class JobPipeline: Sendable {
                 throw ManifestError(code: "manifest.tooLarge", message: "the manifest has \(size) bytes; the limit is \(ManifestValidator.maximumManifestBytes)")
             }
             let data = try SpoolFiles.readRegular(path, limit: ManifestValidator.maximumManifestBytes)
-            switch try ManifestValidator.parseJob(data) {
+            switch try ManifestValidator.parseJob(data, defaults: configuration.manifestDefaults) {
             case .sign(let sign): manifest = sign
             case let administrative: return await intakeAdministrative(administrative, manifestName: name, data: data)  // AdministrativeJobs.swift
             }
@@ -241,7 +243,7 @@ public final class JobPipeline: Sendable {
                 continue
             }
             guard let data = try? SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes),
-                  let manifest = try? ManifestValidator.parse(data), manifest.jobId == jobId else { continue }
+                  let manifest = try? ManifestValidator.parse(data, defaults: configuration.manifestDefaults), manifest.jobId == jobId else { continue }
             if !contents.contains("document.pdf") {
                 let incomingPDF = layout.incoming + "/" + manifest.document.file
                 guard SpoolFiles.isRegularFile(incomingPDF), (try? Self.sha256(ofFile: incomingPDF)) == manifest.document.sha256 else { continue }
@@ -263,7 +265,7 @@ public final class JobPipeline: Sendable {
         return names.sorted().first { name in
             guard name.hasSuffix(".json"), !name.hasPrefix("."),
                   let data = try? SpoolFiles.readRegular(layout.incoming + "/" + name, limit: ManifestValidator.maximumManifestBytes),
-                  let manifest = try? ManifestValidator.parse(data) else { return false }
+                  let manifest = try? ManifestValidator.parse(data, defaults: configuration.manifestDefaults) else { return false }
             return manifest.jobId == jobId
         }
     }
@@ -296,13 +298,13 @@ public final class JobPipeline: Sendable {
         if claimed == nil, await processAdministrative(job: job, resumed: resumed, logger: logger) { return }  // enroll/device/revoke: AdministrativeJobs.swift
         let manifest: SignManifest
         do {
-            manifest = try claimed ?? ManifestValidator.parse(try SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes))
+            manifest = try claimed ?? ManifestValidator.parse(try SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes), defaults: configuration.manifestDefaults)
         } catch {
             if job.state == .signed, FileManager.default.fileExists(atPath: layout.done + "/\(jobId).pdf") {
                 // Crash after the inputs were archived: only the result file may be missing.
                 finishDelivery(job: job, manifest: nil, logger: logger)
             } else if let failedManifest = try? SpoolFiles.readRegular(layout.failed + "/\(jobId).json", limit: ManifestValidator.maximumManifestBytes),
-                      let manifest = try? ManifestValidator.parse(failedManifest) {
+                      let manifest = try? ManifestValidator.parse(failedManifest, defaults: configuration.manifestDefaults) {
                 // Crash while failing the job, after its inputs were moved to failed/: finish that.
                 let (code, message) = Self.failureOnRecord(jobId: jobId, errorCode: job.errorCode, failedDir: layout.failed)
                 fail(jobId: jobId, manifest: manifest, code: code, message: message, retryable: false, logger: logger)
@@ -442,7 +444,7 @@ public final class JobPipeline: Sendable {
     func finishDelivery(job: JobRecord, manifest given: SignManifest?, logger: Logger) {
         let donePDF = layout.done + "/\(job.jobId).pdf"
         let manifest = given ?? (try? SpoolFiles.readRegular(layout.archive + "/\(job.jobId).json", limit: ManifestValidator.maximumManifestBytes))
-            .flatMap { try? ManifestValidator.parse($0) }
+            .flatMap { try? ManifestValidator.parse($0, defaults: configuration.manifestDefaults) }
         let signedDigest = (try? Self.sha256(ofFile: donePDF)) ?? ""
         let result: [String: String] = [
             "jobId": job.jobId, "status": "signed", "document": "\(job.jobId).pdf",

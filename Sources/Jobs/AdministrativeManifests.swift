@@ -135,7 +135,7 @@ extension ManifestValidator {
 
     /// Parses any version-1 manifest: `sign` exactly as ``parse(_:)``, and the administrative
     /// types `enroll`, `device` and `revoke`, with the same strictness and error codes.
-    public static func parseJob(_ data: Data) throws -> JobManifest {
+    public static func parseJob(_ data: Data, defaults: ManifestDefaults? = nil) throws -> JobManifest {
         guard data.count <= maximumManifestBytes else {
             throw ManifestError(code: "manifest.tooLarge", message: "the manifest has \(data.count) bytes; the limit is \(maximumManifestBytes)")
         }
@@ -157,7 +157,7 @@ extension ManifestValidator {
         }
         switch type {
         case "sign":
-            return .sign(try decodeSign(data))
+            return .sign(try decodeSign(data, defaults: defaults))
         case "enroll":
             let m = try decode(EnrollManifest.self, from: data)
             try validate(m)

@@ -16,7 +16,8 @@ public struct ManifestError: Error, Sendable, Hashable, CustomStringConvertible 
 public enum ManifestValidator {
     public static let maximumManifestBytes = 64 * 1024
 
-    public static func parse(_ data: Data) throws -> SignManifest {
+    /// `defaults`: the spool's defaults for a missing level and appearance texts.
+    public static func parse(_ data: Data, defaults: ManifestDefaults? = nil) throws -> SignManifest {
         guard data.count <= maximumManifestBytes else {
             throw ManifestError(code: "manifest.tooLarge", message: "the manifest has \(data.count) bytes; the limit is \(maximumManifestBytes)")
         }
@@ -39,13 +40,15 @@ public enum ManifestValidator {
         guard type == "sign" else {
             throw ManifestError(code: "manifest.unsupportedType", message: "manifest type \"\(type)\" is not supported here")
         }
-        return try decodeSign(data)
+        return try decodeSign(data, defaults: defaults)
     }
 
     /// Decodes and validates a sign manifest whose version and type were already checked.
-    static func decodeSign(_ data: Data) throws -> SignManifest {
+    static func decodeSign(_ data: Data, defaults: ManifestDefaults? = nil) throws -> SignManifest {
         let manifest: SignManifest
-        do { manifest = try JSONDecoder().decode(SignManifest.self, from: data) } catch let DecodingError.keyNotFound(key, ctx) {
+        let decoder = JSONDecoder()
+        if let defaults { decoder.userInfo[ManifestDefaults.userInfoKey] = defaults }
+        do { manifest = try decoder.decode(SignManifest.self, from: data) } catch let DecodingError.keyNotFound(key, ctx) {
             throw ManifestError(code: "manifest.missingField", message: "missing field \(path(ctx.codingPath + [key]))")
         } catch let DecodingError.typeMismatch(_, ctx) {
             throw ManifestError(code: "manifest.wrongType", message: "field \(path(ctx.codingPath)) has the wrong type")

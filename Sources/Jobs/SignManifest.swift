@@ -65,6 +65,57 @@ public struct SignManifest: Codable, Sendable, Hashable {
     }
 }
 
+extension SignManifest {
+    enum CodingKeys: String, CodingKey {
+        case version, type, jobId, document, signer, mode, level, appearance, authorization
+    }
+
+    /// Decodes a manifest; a missing `level` and missing appearance texts come from the spool's
+    /// ``ManifestDefaults`` when the decoder carries them (`userInfo[ManifestDefaults.userInfoKey]`).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = decoder.userInfo[ManifestDefaults.userInfoKey] as? ManifestDefaults
+        version = try c.decode(Int.self, forKey: .version)
+        type = try c.decode(String.self, forKey: .type)
+        jobId = try c.decode(String.self, forKey: .jobId)
+        document = try c.decode(DocumentRef.self, forKey: .document)
+        signer = try c.decode(SignerRef.self, forKey: .signer)
+        mode = try c.decode(SigningMode.self, forKey: .mode)
+        if let given = try c.decodeIfPresent(SignatureLevel.self, forKey: .level) {
+            level = given
+        } else if let fallback = defaults?.level {
+            level = fallback
+        } else {
+            throw DecodingError.keyNotFound(CodingKeys.level, .init(codingPath: c.codingPath, debugDescription: "no level and no spool default"))
+        }
+        appearance = ManifestDefaults.merge(try c.decodeIfPresent(Appearance.self, forKey: .appearance), under: defaults?.appearance)
+        authorization = try c.decodeIfPresent(Authorization.self, forKey: .authorization)
+    }
+}
+
+/// A spool's defaults for what a sign manifest may leave out (docs/configuration.md
+/// `spools[].level`, `spools[].appearance`). The manifest's own values always win.
+public struct ManifestDefaults: Sendable, Hashable {
+    public var level: SignatureLevel?
+    public var appearance: SignManifest.Appearance?
+
+    public init(level: SignatureLevel? = nil, appearance: SignManifest.Appearance? = nil) {
+        self.level = level
+        self.appearance = appearance
+    }
+
+    public static let userInfoKey = CodingUserInfoKey(rawValue: "signd.manifestDefaults")!
+
+    /// Field by field: the manifest's value, else the default.
+    static func merge(_ given: SignManifest.Appearance?, under fallback: SignManifest.Appearance?) -> SignManifest.Appearance? {
+        guard let fallback else { return given }
+        guard let given else { return fallback }
+        return SignManifest.Appearance(reason: given.reason ?? fallback.reason, location: given.location ?? fallback.location,
+                                       contactInfo: given.contactInfo ?? fallback.contactInfo, name: given.name ?? fallback.name,
+                                       fieldName: given.fieldName ?? fallback.fieldName)
+    }
+}
+
 public enum SigningMode: String, Codable, Sendable, Hashable {
     case cloud, external
 }

@@ -3,6 +3,7 @@ import CertificateAuthority
 import CertificateLifecycle
 import Daemon
 import Foundation
+import Jobs
 import SCA
 
 /// The configuration file (JSON, `--config FILE` or `$SIGND_CONFIG`), documented key by key in
@@ -12,7 +13,10 @@ import SCA
 struct SigndConfiguration: Codable, Sendable {
     struct Spool: Codable, Sendable {
         var name: String
+        /// Default level for sign manifests without `level`: B-B or B-T (default B-T).
         var level: String?
+        /// Default appearance texts for sign manifests (the manifest's own fields win).
+        var appearance: SignManifest.Appearance?
         var workers: Int?
         var documentTimeoutSeconds: Double?
         var externalSignatureTimeoutSeconds: Double?
@@ -128,6 +132,28 @@ struct SigndConfiguration: Codable, Sendable {
             }
             return policy
         }
+    }
+
+    /// The validated defaults of one spool's sign manifests.
+    static func manifestDefaults(_ spool: Spool) throws -> ManifestDefaults {
+        var level = SignatureLevel.bt
+        if let text = spool.level {
+            guard let parsed = SignatureLevel(rawValue: text) else {
+                throw ConfigurationError("config.invalidValue", "spools[\(spool.name)].level is '\(text)'; use B-B or B-T")
+            }
+            level = parsed
+        }
+        if let a = spool.appearance {
+            do {
+                // The same limits as a manifest's own appearance.
+                try ManifestValidator.validate(SignManifest(jobId: "defaults", document: .init(file: "d.pdf", sha256: String(repeating: "0", count: 64)),
+                                                            signer: .init(userId: "u", deviceId: "d"), mode: .external, level: level,
+                                                            appearance: a, authorization: nil))
+            } catch let e as ManifestError {
+                throw ConfigurationError("config.invalidValue", "spools[\(spool.name)].appearance: \(e.message)")
+            }
+        }
+        return ManifestDefaults(level: level, appearance: spool.appearance)
     }
 
     var scaConfiguration: SCAConfiguration {

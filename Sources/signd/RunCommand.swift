@@ -69,6 +69,7 @@ struct RunCommand: AsyncParsableCommand {
                 if let t = s.documentTimeoutSeconds { pc.documentTimeout = t }
                 if let t = s.externalSignatureTimeoutSeconds { pc.externalSignatureTimeout = t }
                 pc.maxFailures = configuration.scaConfiguration.maxFailures
+                pc.manifestDefaults = try SigndConfiguration.manifestDefaults(s)
                 let deps = PipelineDependencies(database: database, audit: audit, authorizer: authorizer, enrollment: enrollment,
                                                 caChain: caChain, timestamper: timestamper, clock: { Date() }, logger: logger)
                 let pipeline = JobPipeline(layout: layout, configuration: pc, dependencies: deps)
@@ -130,6 +131,7 @@ struct RunCommand: AsyncParsableCommand {
                             _ = try reloaded.renewalConfiguration
                             _ = try reloaded.profiles
                             _ = try reloaded.retentionPolicy
+                            for spool in reloaded.spools ?? [] { _ = try SigndConfiguration.manifestDefaults(spool) }
                             try audit.append(AuditEntry(type: .configurationLoaded, outcome: "info",
                                                         details: ["reason": "SIGHUP", "ca": reloaded.ca?.kind ?? "embedded",
                                                                   "tsa": (reloaded.tsa?.urls ?? []).joined(separator: ","),

@@ -1,0 +1,74 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Per-spool defaults (`spools[].level`, `spools[].appearance`) for what a sign manifest leaves
+/// out, through the real `signd run`.
+final class SpoolDefaultsTests: DaemonTestCase {
+    /// The signature report of `signd verify --json` for the last signature of `pdf`.
+    func lastSignature(_ pdf: String) throws -> [String: Any] {
+        let f = fixture!
+        let out = try f.signd(["verify", pdf, "--json", "--trust", try f.caRootPath(), "--data-dir", f.dataDir])
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any], out.stdout)
+        return try XCTUnwrap((object["signatures"] as? [[String: Any]])?.last, out.stdout)
+    }
+
+    /// A manifest without `level` (its authorization statement approves `statementLevel`).
+    func manifestWithoutLevel(job: String, statementLevel: String, appearance: [String: String]? = nil) throws -> [String: Any] {
+        let f = fixture!
+        var manifest = try f.manifest(pdf: try f.samplePDFCopy(named: "\(job).pdf"), job: job, level: statementLevel)
+        manifest.removeValue(forKey: "level")
+        if let appearance { manifest["appearance"] = appearance } else { manifest.removeValue(forKey: "appearance") }
+        try f.drop(file: f.root + "/\(job).pdf", as: "\(job).pdf")
+        return manifest
+    }
+
+    func testSpoolDefaultsFillLevelAndAppearanceButNeverOverrideTheManifest() throws {
+        let f = fixture!
+        let config = #"{"spools":[{"name":"default","level":"B-B","appearance":{"reason":"Loan agreement","location":"Prague"}}]}"#
+        let daemon = try f.startDaemon(configuration: config)
+        // Nothing given: the spool's level and texts.
+        try f.drop(manifest: try manifestWithoutLevel(job: "def-1", statementLevel: "B-B"), as: "def-1.json")
+        // The manifest's own reason wins; location still from the spool.
+        try f.drop(manifest: try manifestWithoutLevel(job: "def-2", statementLevel: "B-B", appearance: ["reason": "Mortgage"]), as: "def-2.json")
+        XCTAssertEqual(try f.waitForOutcome(of: "def-1"), .done, f.spoolListing())
+        XCTAssertEqual(try f.waitForOutcome(of: "def-2"), .done, f.spoolListing())
+        XCTAssertEqual(f.stop(daemon), 0)
+
+        let first = try lastSignature(f.done + "/def-1.pdf")
+        XCTAssertEqual(first["level"] as? String, "B-B")
+        XCTAssertEqual(first["reason"] as? String, "Loan agreement")
+        XCTAssertEqual(first["location"] as? String, "Prague")
+        XCTAssertEqual(try f.resultJSON(of: "def-1")["level"] as? String, "B-B")
+        let second = try lastSignature(f.done + "/def-2.pdf")
+        XCTAssertEqual(second["reason"] as? String, "Mortgage")
+        XCTAssertEqual(second["location"] as? String, "Prague")
+    }
+
+    /// Without configuration the default spool signs B-T. The level is part of what the user
+    /// approved: a statement for B-B does not authorize the spool's B-T default.
+    func testDefaultLevelIsBTAndMustMatchWhatTheUserApproved() throws {
+        let f = fixture!
+        let daemon = try f.startDaemon()
+        try f.drop(manifest: try manifestWithoutLevel(job: "def-bt", statementLevel: "B-T"), as: "def-bt.json")
+        try f.drop(manifest: try manifestWithoutLevel(job: "def-mismatch", statementLevel: "B-B"), as: "def-mismatch.json")
+        XCTAssertEqual(try f.waitForOutcome(of: "def-bt"), .done, f.spoolListing())
+        let mismatch = try f.waitForOutcome(of: "def-mismatch")
+        XCTAssertEqual(f.stop(daemon), 0)
+        XCTAssertEqual(try lastSignature(f.done + "/def-bt.pdf")["level"] as? String, "B-T")
+        XCTAssertNotEqual(mismatch, .done, "a B-B approval must not authorize a B-T signature")
+        XCTAssertFalse(f.exists(f.done + "/def-mismatch.pdf"))
+        XCTAssertTrue(f.exists(f.failed + "/def-mismatch.pdf"), "the original stays in failed/")
+    }
+
+    func testInvalidSpoolDefaultsStopTheDaemonWithAClearError() throws {
+        let f = fixture!
+        for (config, needle) in [(#"{"spools":[{"name":"default","level":"B-LT"}]}"#, "level is 'B-LT'; use B-B or B-T"),
+                                 (#"{"spools":[{"name":"default","appearance":{"fieldName":"a.b"}}]}"#, "appearance")] {
+            let daemon = try f.startDaemon(configuration: config, waitUntilReady: false)
+            let status = daemon.waitForExit(timeout: 20)
+            XCTAssertEqual(status, 2, "\(config)\n\(daemon.log)")
+            XCTAssertTrue(daemon.log.contains("config.invalidValue") && daemon.log.contains(needle), "\(config)\n\(daemon.log)")
+        }
+    }
+}
