@@ -27,6 +27,8 @@ let package = Package(
     targets: [
         // System zlib for FlateDecode.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // rename without replacing (renameat2 RENAME_NOREPLACE), which Glibc's Swift overlay lacks.
+        .target(name: "CSpoolSupport"),
 
         // ---- Formats (pure: bytes and values in, bytes and values out) ----
         .target(name: "PDFSyntax", dependencies: ["CZlib"], swiftSettings: strict),
@@ -141,7 +143,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "Jobs", "StateStore", "Audit", "SCA", "CertificateLifecycle", "CertificateAuthority", "Timestamping",
+                "Jobs", "StateStore", "Audit", "SCA", "CertificateLifecycle", "CertificateAuthority", "Timestamping", "CSpoolSupport",
                 "PAdES", "PDFSignatures", "PDFSyntax", "SigndCore",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

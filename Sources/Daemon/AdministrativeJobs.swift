@@ -144,6 +144,22 @@ extension JobPipeline {
             finishAdministrativeDelivery(job: job, manifest: manifest, logger: logger)
             return
         }
+        if resumed, let failure = failureReport(of: job) {
+            // Failed before a crash: the error report is written first, the manifest had not yet
+            // left work/. Finish that failure; do not apply the job again.
+            failAdministrative(job: job, manifest: manifest, code: failure.code, message: failure.message, retryable: failure.retryable, logger: logger)
+            return
+        }
+        // One administrative job per device at a time: two enroll jobs must not both pass the
+        // enroll.exists check, nor a revoke run beside a remove of the same device.
+        let deviceKey = subjects(of: manifest).deviceId.flatMap { $0.isEmpty ? nil : "intake-device:" + $0 }
+        if let deviceKey, !(await acquireDevice(deviceKey)) {
+            let delay = configuration.retryBase
+            try? deps.database.scheduleJobRetry(job.jobId, at: now.addingTimeInterval(delay), now: now, errorCode: "device.busy")
+            logger.info("device busy with another administrative job; job will be retried", metadata: ["in": .string("\(delay)s")])
+            return
+        }
+        defer { if let deviceKey { bookkeeping.end(deviceKey) } }
         do {
             let result = try await applyAdministrative(manifest, job: job, resumed: resumed)
             let encoder = JSONEncoder()
@@ -192,11 +208,20 @@ extension JobPipeline {
         guard try database.device(m.deviceId) != nil else {
             throw StateStoreError(code: "device.unknown", message: "no device \(m.deviceId) is registered; register it first (device job, action register)")
         }
-        if resumed, let issued = try database.certificates(deviceId: m.deviceId)
-            .last(where: { $0.status == .active && $0.createdAt >= job.createdAt && $0.userId == m.userId }) {
-            // Issued by this job before a crash: report it, do not issue a second one.
-            return try enrollResult(m, record: issued, certificate: try Certificate(derEncoded: Array(issued.der)),
-                                    chain: try await deps.enrollment.ca.caChain(), superseded: nil)
+        if resumed {
+            let issuedByOthers = certificatesIssuedByOthers(since: job)
+            let certificates = try database.certificates(deviceId: m.deviceId)
+            if let issued = certificates.last(where: { $0.status == .active && $0.createdAt >= job.createdAt && $0.userId == m.userId
+                                                       && !issuedByOthers.contains($0.serial) }) {
+                // Issued by this job before a crash: report it, do not issue a second one, and
+                // record it (once: the crash may have come before or after the event).
+                let superseded = certificates.last(where: { $0.supersededBy == issued.serial })?.serial
+                auditAdministrative(.certificateEnrolled, .enroll(m), serial: issued.serial,
+                                    details: ["profile": issued.profile, "mode": m.key == .cloud ? "cloud" : "external", "renew": String(m.renew ?? false),
+                                              "superseded": superseded ?? "", "recovered": "true"])
+                return try enrollResult(m, record: issued, certificate: try Certificate(derEncoded: Array(issued.der)),
+                                        chain: try await deps.enrollment.ca.caChain(), superseded: superseded)
+            }
         }
         let existing = try database.activeCertificate(deviceId: m.deviceId, at: now)
         if let existing, m.renew != true {
@@ -276,15 +301,26 @@ extension JobPipeline {
             result.status = "unblocked"
         case .remove:
             let report = try await registry.remove(deviceId: m.deviceId, now: now)
+            // Resumed: certificates an earlier attempt revoked (and marked) before a crash are
+            // no longer pending for the registry; they are this job's revocations all the same.
+            var earlier: [CertificateRecord] = []
+            if resumed {
+                let thisRun = Set(report.revoked.map(\.serial) + report.alreadyRevoked)
+                earlier = try revokedByEarlierAttempt(of: job, deviceId: m.deviceId).filter { !thisRun.contains($0.serial) }
+            }
+            for c in earlier {
+                auditRevocation(manifest, serial: c.serial, details: ["reason": c.revocationReason ?? "", "recovered": "true"])
+            }
             for r in report.revoked {
-                auditAdministrative(.certificateRevoked, manifest, serial: r.serial, details: ["reason": r.reason.rawValue], once: false)
+                auditRevocation(manifest, serial: r.serial, details: ["reason": r.reason.rawValue])
             }
             for s in report.alreadyRevoked {
-                auditAdministrative(.certificateRevoked, manifest, serial: s, details: ["alreadyRevokedAtCA": "true"], once: false)
+                auditRevocation(manifest, serial: s, details: ["alreadyRevokedAtCA": "true"])
             }
+            let revokedSerials = earlier.map(\.serial) + report.revoked.map(\.serial) + report.alreadyRevoked
             // The device is REMOVED even when some revocations failed: record that now.
             auditAdministrative(.deviceRemoved, manifest,
-                                details: ["revoked": (report.revoked.map(\.serial) + report.alreadyRevoked).joined(separator: ","),
+                                details: ["revoked": revokedSerials.joined(separator: ","),
                                           "notRevoked": report.failed.map(\.serial).joined(separator: ",")])
             if !report.complete {
                 let retryable = report.failed.allSatisfy(\.retryable)
@@ -294,7 +330,7 @@ extension JobPipeline {
                                  retryable: retryable)
             }
             result.status = "removed"
-            result.revokedSerials = report.revoked.map(\.serial) + report.alreadyRevoked
+            result.revokedSerials = revokedSerials
         }
         return result
     }
@@ -307,6 +343,9 @@ extension JobPipeline {
             throw ManifestError(code: "manifest.invalidValue", message: "reason \"\(m.reason)\" is not an RFC 5280 reason name")
         }
         var targets: [CertificateRecord]
+        // Resumed: certificates this job revoked and marked before a crash (revoked at or after
+        // its claim, by no other job): recorded and reported, not revoked again.
+        var revokedEarlier: Set<String> = []
         if let serial = m.normalizedSerial {
             // Only device certificates signd enrolled: the CA's other certificates (the embedded
             // TSA's) are the operator's, through `signd ca revoke`.
@@ -314,12 +353,18 @@ extension JobPipeline {
                 throw CertificateAuthorityError(.unknownCertificate, "no device certificate with serial \(serial); check `signd certificates`")
             }
             targets = [record]
+            if resumed { revokedEarlier = Set(try revokedByEarlierAttempt(of: job, deviceId: record.deviceId).map(\.serial)) }
         } else {
             let deviceId = m.deviceId ?? ""
             guard try database.device(deviceId) != nil else {
                 throw StateStoreError(code: "device.unknown", message: "no device \(deviceId) is registered")
             }
             targets = try database.certificates(deviceId: deviceId).filter { $0.status == .active || $0.status == .superseded }
+            if resumed {
+                let earlier = try revokedByEarlierAttempt(of: job, deviceId: deviceId)
+                revokedEarlier = Set(earlier.map(\.serial))
+                targets = earlier + targets
+            }
             guard !targets.isEmpty || resumed else {
                 throw SpoolError("revoke.nothingToRevoke", "device \(deviceId) has no certificate to revoke (none active or superseded)")
             }
@@ -331,15 +376,20 @@ extension JobPipeline {
         var revoked: [String] = []
         for cert in targets {
             var details = ["reason": reason.rawValue]
-            do {
-                try await deps.enrollment.ca.revoke(serialHex: cert.serial, reason: reason, at: now)
-            } catch let e as CertificateAuthorityError where e.code == .alreadyRevoked && (resumed || cert.status != .revoked) {
-                // Revoked at the CA by this job before a crash, or by the CA's operator: record it here too.
-                details["alreadyRevokedAtCA"] = "true"
+            if revokedEarlier.contains(cert.serial) {
+                details["recovered"] = "true"
+            } else {
+                do {
+                    try await deps.enrollment.ca.revoke(serialHex: cert.serial, reason: reason, at: now)
+                } catch let e as CertificateAuthorityError where e.code == .alreadyRevoked && cert.status != .revoked {
+                    // Revoked at the CA by this job before a crash (not yet marked here), or by the
+                    // CA's operator: record it here too.
+                    details["alreadyRevokedAtCA"] = "true"
+                }
+                try database.markRevoked(serial: cert.serial, reason: reason.rawValue, at: now)
             }
-            try database.markRevoked(serial: cert.serial, reason: reason.rawValue, at: now)
-            auditAdministrative(.certificateRevoked, manifest, serial: cert.serial, userId: cert.userId, deviceId: cert.deviceId,
-                                details: details, once: false)
+            // Once per job and serial: a resumed job may have recorded it before the crash.
+            auditRevocation(manifest, serial: cert.serial, userId: cert.userId, deviceId: cert.deviceId, details: details)
             revoked.append(cert.serial)
         }
         return AdministrativeResult(jobId: m.jobId, type: "revoke", status: "revoked", userId: targets.first?.userId ?? m.userId,
@@ -383,18 +433,109 @@ extension JobPipeline {
     func failAdministrative(job: JobRecord, manifest: JobManifest, code: String, message: String, retryable: Bool, logger: Logger) {
         let jobId = job.jobId
         let workDir = layout.work + "/" + jobId
+        let report = layout.failed + "/\(jobId).error.json"
+        // The report first: a crash before the manifest leaves work/ is finished from it with the
+        // real code (runAdministrative), and so is one after (processAdministrative).
+        if failureReport(of: job)?.code != code {
+            do {
+                try Self.writeError(jobId: jobId, code: code, message: message, retryable: retryable, to: report, at: now)
+            } catch {
+                logger.error("cannot write the error report", metadata: ["path": .string(report), "error": .string("\(error)")])
+            }
+        }
         if SpoolFiles.isRegularFile(workDir + "/manifest.json") {
             _ = try? SpoolFiles.move(workDir + "/manifest.json", to: layout.failed + "/\(jobId).json")
+            SpoolFiles.fsyncDirectory(layout.failed)
         }
-        let report = layout.failed + "/\(jobId).error.json"
-        try? Self.writeError(jobId: jobId, code: code, message: message, retryable: retryable, to: report, at: now)
-        auditAdministrative(.jobFailed, manifest, outcome: "failure", details: ["code": code, "message": message, "type": manifest.type], once: false)
+        // Once: a crash after the event and before the state change makes the daemon come here again.
+        if !jobFailureAudited(jobId: jobId, code: code) {
+            auditAdministrative(.jobFailed, manifest, outcome: "failure", details: ["code": code, "message": message, "type": manifest.type], once: false)
+        }
         try? deps.database.setJobState(jobId, .failed, now: now, errorCode: code, resultPath: report)
         try? FileManager.default.removeItem(atPath: workDir)
         logger.warning("job failed", metadata: ["code": .string(code), "type": .string(manifest.type)])
     }
 
     // MARK: - Helpers
+
+    /// How long an administrative job waits for another one of the same device (docs/spool.md)
+    /// before it is scheduled for a retry instead.
+    static let deviceWaitSeconds: TimeInterval = 10
+
+    /// Takes the device's slot (bookkeeping key `intake-device:<id>`: not a job in flight),
+    /// polling every 20 ms for up to `deviceWaitSeconds`; false when it stayed taken.
+    func acquireDevice(_ key: String) async -> Bool {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(Self.deviceWaitSeconds * 1e9)
+        while !bookkeeping.begin(key) {
+            guard DispatchTime.now().uptimeNanoseconds < deadline else { return false }
+            do { try await Task.sleep(nanoseconds: 20_000_000) } catch { return false }
+        }
+        return true
+    }
+
+    /// The error report failAdministrative wrote for this job (it is written before the manifest
+    /// leaves work/). A report written before the job was claimed (an earlier rejected file of
+    /// the same name) does not count.
+    func failureReport(of job: JobRecord) -> (code: String, message: String, retryable: Bool)? {
+        guard let data = try? SpoolFiles.readRegular(layout.failed + "/\(job.jobId).error.json", limit: 1 << 20),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              object["jobId"] as? String == job.jobId,
+              let code = object["code"] as? String, let message = object["message"] as? String,
+              let at = (object["at"] as? String).flatMap({ try? Date($0, strategy: .iso8601) }),
+              at >= Date(timeIntervalSince1970: job.createdAt.timeIntervalSince1970.rounded(.down)) else { return nil }  // `at` has whole seconds
+        return (code, message, object["retryable"] as? Bool ?? false)
+    }
+
+    /// Whether `job.failed` with `code` is already recorded for the job (a duplicate's rejection
+    /// also records job.failed under the job id, with code job.duplicate).
+    func jobFailureAudited(jobId: String, code: String) -> Bool {
+        var q = AuditLog.Query()
+        q.jobId = jobId
+        q.type = AuditEventType.jobFailed.rawValue
+        return ((try? deps.audit.query(q)) ?? []).contains { event in
+            let details = (try? JSONSerialization.jsonObject(with: Data(event.details.utf8)) as? [String: Any]) ?? [:]
+            return details["code"] as? String == code
+        }
+    }
+
+    /// Records `certificate.revoked` for `serial` once per job: a resumed job may have recorded
+    /// it before the crash.
+    func auditRevocation(_ manifest: JobManifest, serial: String, userId: String? = nil, deviceId: String? = nil, details: [String: String]) {
+        var q = AuditLog.Query()
+        q.jobId = manifest.jobId
+        q.type = AuditEventType.certificateRevoked.rawValue
+        if ((try? deps.audit.query(q)) ?? []).contains(where: { $0.certificateSerial == serial }) { return }
+        auditAdministrative(.certificateRevoked, manifest, serial: serial, userId: userId, deviceId: deviceId, details: details, once: false)
+    }
+
+    /// Serials another job or command recorded as revoked, enrolled or renewed since `job` was
+    /// claimed: not this job's work, even when they fall in its time window.
+    func auditedSerialsOfOthers(since job: JobRecord, types: [AuditEventType]) -> Set<String> {
+        var serials: Set<String> = []
+        for type in types {
+            var q = AuditLog.Query()
+            q.type = type.rawValue
+            q.since = job.createdAt.addingTimeInterval(-1)
+            for event in (try? deps.audit.query(q)) ?? [] where event.jobId != job.jobId {
+                if let serial = event.certificateSerial { serials.insert(serial) }
+            }
+        }
+        return serials
+    }
+
+    func certificatesIssuedByOthers(since job: JobRecord) -> Set<String> {
+        auditedSerialsOfOthers(since: job, types: [.certificateEnrolled, .certificateRenewed])
+    }
+
+    /// Certificates of the device an earlier attempt of `job` revoked and marked before a crash:
+    /// marked revoked at or after the job's claim and not recorded as revoked by anyone else.
+    func revokedByEarlierAttempt(of job: JobRecord, deviceId: String) throws -> [CertificateRecord] {
+        let candidates = try deps.database.certificates(deviceId: deviceId)
+            .filter { $0.status == .revoked && ($0.revokedAt.map { $0 >= job.createdAt } ?? false) }
+        guard !candidates.isEmpty else { return [] }
+        let others = auditedSerialsOfOthers(since: job, types: [.certificateRevoked])
+        return candidates.filter { !others.contains($0.serial) }
+    }
 
     /// The job row: user and device from the manifest (for a revoke by serial, from the certificate).
     func administrativeRecord(_ manifest: JobManifest, digest: String) -> JobRecord {

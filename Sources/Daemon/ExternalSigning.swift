@@ -125,6 +125,10 @@ extension JobPipeline {
         guard name.hasSuffix(".signature.json"), !name.hasPrefix("."), !name.contains("/") else { return }
         let path = layout.signatures + "/" + name
         guard SpoolFiles.isRegularFile(path) || SpoolFiles.isSymlink(path) else { return }
+        // One worker per signature file (the rescan can queue it again while a worker has it).
+        guard bookkeeping.begin("intake-signature:" + name) else { return }
+        defer { bookkeeping.end("intake-signature:" + name) }
+        guard SpoolFiles.isRegularFile(path) || SpoolFiles.isSymlink(path) else { return }
         let base = String(name.dropLast(".signature.json".count))
         let file: DeviceSignatureFile
         do {
@@ -138,12 +142,15 @@ extension JobPipeline {
             return
         }
         let jobId = file.jobId
-        guard let job = try? deps.database.job(jobId), job.state == .awaitingSignature, bookkeeping.begin(jobId) else {
+        // A job a worker holds (phase one still finishing, or being completed) is not refused:
+        // the file stays for the next rescan, which decides once the job is free.
+        guard bookkeeping.begin(jobId) else { return }
+        defer { bookkeeping.end(jobId) }
+        guard let job = try? deps.database.job(jobId), job.state == .awaitingSignature else {
             rejectSignatureFile(path: path, baseName: base, code: "external.unknownJob",
-                                message: "no job \(jobId) is waiting for a device signature (unknown, finished, or being completed)", jobId: jobId)
+                                message: "no job \(jobId) is waiting for a device signature (unknown or finished)", jobId: jobId)
             return
         }
-        defer { bookkeeping.end(jobId) }
         var logger = deps.logger
         logger[metadataKey: "job"] = .string(jobId)
         logger[metadataKey: "trace"] = .string(TraceID.make())
@@ -154,7 +161,12 @@ extension JobPipeline {
             rejectSignatureFile(path: path, baseName: base, code: "external.unknownJob", message: "the prepared state of job \(jobId) is missing", jobId: jobId)
             return
         }
-        _ = try? SpoolFiles.move(path, to: workDir + "/signature.json")
+        do {
+            try SpoolFiles.move(path, to: workDir + "/signature.json")
+        } catch {
+            logger.error("taking in the signature file failed; it stays in signatures/", metadata: ["error": .string("\(error)")])
+            return
+        }
         SpoolFiles.fsyncDirectory(workDir)
         // The deadline applies to the signature's arrival; completion may be retried later.
         if let deadline = job.signatureDeadline, now > deadline {
@@ -238,7 +250,12 @@ extension JobPipeline {
             .filter { $0.state == .awaitingSignature && ($0.signatureDeadline.map { $0 < now } ?? false) && !bookkeeping.isInFlight($0.jobId) }
             // A signature taken in before the deadline is being completed (or retried), not late.
             .filter { !SpoolFiles.isRegularFile(layout.work + "/\($0.jobId)/signature.json") }
-        for job in jobs {
+        for candidate in jobs {
+            // Held while expiring, and re-read: a worker may have taken the signature in since.
+            guard bookkeeping.begin(candidate.jobId) else { continue }
+            defer { bookkeeping.end(candidate.jobId) }
+            guard let job = try? deps.database.job(candidate.jobId), job.state == .awaitingSignature,
+                  !SpoolFiles.isRegularFile(layout.work + "/\(job.jobId)/signature.json") else { continue }
             guard let manifest = try? ManifestValidator.parse(try SpoolFiles.readRegular(layout.work + "/\(job.jobId)/manifest.json", limit: ManifestValidator.maximumManifestBytes), defaults: configuration.manifestDefaults) else { continue }
             fail(jobId: job.jobId, manifest: manifest, code: "external.expired",
                  message: "no device signature arrived before the deadline; submit the job again", retryable: false, logger: deps.logger)

@@ -110,27 +110,36 @@ public final class JobPipeline: Sendable {
         guard bookkeeping.begin("intake-name:" + name) else { return .waiting }
         defer { bookkeeping.end("intake-name:" + name) }
         let intakeStarted = DispatchTime.now().uptimeNanoseconds
-        let manifest: SignManifest
+        let parsed: JobManifest
+        let data: Data
         do {
             if let size = SpoolFiles.size(path), size > Int64(ManifestValidator.maximumManifestBytes) {
                 throw ManifestError(code: "manifest.tooLarge", message: "the manifest has \(size) bytes; the limit is \(ManifestValidator.maximumManifestBytes)")
             }
-            let data = try SpoolFiles.readRegular(path, limit: ManifestValidator.maximumManifestBytes)
-            switch try ManifestValidator.parseJob(data, defaults: configuration.manifestDefaults) {
-            case .sign(let sign): manifest = sign
-            case let administrative: return await intakeAdministrative(administrative, manifestName: name, data: data)  // AdministrativeJobs.swift
-            }
+            data = try SpoolFiles.readRegular(path, limit: ManifestValidator.maximumManifestBytes)
+            parsed = try ManifestValidator.parseJob(data, defaults: configuration.manifestDefaults)
         } catch {
+            // Claimed by another worker between the listing and the read: nothing to report.
+            if FileStatus(path: path) == nil { return .ignored }
             let (code, message) = Self.describe(error)
             rejectUnclaimed(files: [name], baseName: String(name.dropLast(5)), code: code, message: message, jobId: nil)
             return .rejected(code: code)
         }
-        let pdfPath = layout.incoming + "/" + manifest.document.file
-        let key = manifest.jobId
-        // And one at a time per job id (two manifest names for one job): the duplicate check
-        // below must see the first claim's state row before the second decides.
+        // One at a time per job id, whatever the type (two manifest names for one job): the
+        // duplicate check below must see the first claim's state row before the second decides.
+        let key = parsed.jobId
         guard bookkeeping.begin("intake-job:" + key) else { return .waiting }
         defer { bookkeeping.end("intake-job:" + key) }
+        let manifest: SignManifest
+        switch parsed {
+        case .sign(let sign): manifest = sign
+        case let administrative: return await intakeAdministrative(administrative, manifestName: name, data: data)  // AdministrativeJobs.swift
+        }
+        let pdfPath = layout.incoming + "/" + manifest.document.file
+        // And one at a time per PDF name (two manifests naming one PDF): the second must find
+        // the PDF gone and wait, not lose its manifest in a half-done claim.
+        guard bookkeeping.begin("intake-pdf:" + manifest.document.file) else { return .waiting }
+        defer { bookkeeping.end("intake-pdf:" + manifest.document.file) }
         let seenAt = bookkeeping.firstSeen(key, now: now)
 
         // Duplicate job id: never processed twice.
@@ -146,6 +155,7 @@ public final class JobPipeline: Sendable {
 
         // The PDF must be present and hash to the manifest's digest (that is how we know it is complete).
         var digest: String?
+        var hashedIdentity: FileStatus?
         if SpoolFiles.isSymlink(pdfPath) {
             rejectUnclaimed(files: [name, manifest.document.file], baseName: manifest.jobId, code: "spool.notRegularFile",
                             message: "\(manifest.document.file) is a symbolic link; signd never follows links in the spool", jobId: manifest.jobId)
@@ -157,6 +167,7 @@ public final class JobPipeline: Sendable {
                                 message: "the PDF has \(size) bytes; the limit is \(configuration.maximumDocumentBytes)", jobId: manifest.jobId)
                 return .rejected(code: "document.tooLarge")
             }
+            hashedIdentity = FileStatus(path: pdfPath)
             digest = try? Self.sha256(ofFile: pdfPath)
         }
         guard let digest, digest == manifest.document.sha256 else {
@@ -187,14 +198,50 @@ public final class JobPipeline: Sendable {
             // Manifest first: after a crash between the two renames, recovery finds the PDF in
             // incoming/ by the name the manifest gives.
             try SpoolFiles.move(path, to: workDir + "/manifest.json")
-            try SpoolFiles.move(pdfPath, to: workDir + "/document.pdf")
+            do {
+                try SpoolFiles.move(pdfPath, to: workDir + "/document.pdf")
+            } catch {
+                // Undo: the manifest goes back to incoming/ and is looked at again.
+                _ = try? SpoolFiles.move(workDir + "/manifest.json", to: path)
+                try? FileManager.default.removeItem(atPath: workDir)
+                throw error
+            }
             SpoolFiles.fsyncDirectory(workDir)
             SpoolFiles.fsyncDirectory(layout.incoming)
-            let record = JobRecord(jobId: manifest.jobId, spool: layout.name, state: .claimed, documentSha256: digest,
-                                   userId: manifest.signer.userId, deviceId: manifest.signer.deviceId, now: now)
-            _ = try deps.database.claimJob(record)
         } catch {
             deps.logger.error("claiming job failed", metadata: ["job": .string(manifest.jobId), "trace": .string(TraceID.make()), "error": .string("\(error)")])
+            return .waiting
+        }
+        // The file hashed must be the file claimed: a producer that replaced the PDF between the
+        // hash and the rename gets its new file checked again (never signed on a guess).
+        if let hashed = hashedIdentity, let claimed = FileStatus(path: workDir + "/document.pdf"),
+           hashed.inode != claimed.inode || hashed.device != claimed.device || hashed.size != claimed.size || hashed.modified != claimed.modified,
+           (try? Self.sha256(ofFile: workDir + "/document.pdf")) != digest {
+            _ = try? SpoolFiles.move(workDir + "/document.pdf", to: pdfPath)
+            _ = try? SpoolFiles.move(workDir + "/manifest.json", to: path)
+            try? FileManager.default.removeItem(atPath: workDir)
+            deps.logger.warning("the PDF changed while it was claimed; looking at it again", metadata: ["job": .string(manifest.jobId)])
+            return .waiting
+        }
+        do {
+            let record = JobRecord(jobId: manifest.jobId, spool: layout.name, state: .claimed, documentSha256: digest,
+                                   userId: manifest.signer.userId, deviceId: manifest.signer.deviceId, now: now)
+            if case (false, let existing?) = try deps.database.claimJob(record) {
+                // The job id was recorded meanwhile (another spool, or an administrative job of
+                // the same id): a duplicate. Its inputs go to failed/, nothing is lost.
+                _ = try? SpoolFiles.move(workDir + "/manifest.json", to: layout.failed + "/\(manifest.jobId).duplicate.json")
+                _ = try? SpoolFiles.move(workDir + "/document.pdf", to: layout.failed + "/\(manifest.jobId).duplicate.pdf")
+                try? FileManager.default.removeItem(atPath: workDir)
+                let report = layout.failed + "/\(manifest.jobId).duplicate.error.json"
+                try? Self.writeError(jobId: manifest.jobId, code: "job.duplicate",
+                                     message: "job \(manifest.jobId) was already recorded (spool \(existing.spool), state \(existing.state.rawValue)); use a new job id for a new job",
+                                     retryable: false, to: report, at: now)
+                metrics.jobEnded(outcome: "rejected", code: "job.duplicate")
+                return .rejected(code: "job.duplicate")
+            }
+        } catch {
+            deps.logger.error("recording the claimed job failed; it is resumed from work/ at the next start",
+                              metadata: ["job": .string(manifest.jobId), "trace": .string(TraceID.make()), "error": .string("\(error)")])
             return .waiting
         }
         audit(.jobReceived, manifest: manifest, digest: digest, details: ["spool": layout.name, "mode": manifest.mode.rawValue, "level": manifest.level.rawValue])
@@ -289,6 +336,8 @@ public final class JobPipeline: Sendable {
         defer { bookkeeping.end(jobId) }
         let workDir = layout.work + "/" + jobId
         guard var job = try? deps.database.job(jobId) else { return }
+        // Finished (e.g. by another path since a retry list was made): nothing to do.
+        if job.state == .delivered || job.state == .failed { return }
         if let next = job.nextAttemptAt, next > now { return }
         // Every log line of this attempt carries the job id and a fresh trace id.
         var logger = deps.logger
@@ -469,12 +518,20 @@ public final class JobPipeline: Sendable {
 
     func fail(jobId: String, manifest: SignManifest, code: String, message: String, retryable: Bool, logger: Logger) {
         let workDir = layout.work + "/" + jobId
+        try? deps.database.noteJobError(jobId, code: code)
         if SpoolFiles.isRegularFile(workDir + "/document.pdf") { _ = try? SpoolFiles.move(workDir + "/document.pdf", to: layout.failed + "/\(jobId).pdf") }
         if SpoolFiles.isRegularFile(workDir + "/manifest.json") { _ = try? SpoolFiles.move(workDir + "/manifest.json", to: layout.failed + "/\(jobId).json") }
         if SpoolFiles.isRegularFile(workDir + "/signature.json") { _ = try? SpoolFiles.move(workDir + "/signature.json", to: layout.failed + "/\(jobId).signature.json") }
         try? FileManager.default.removeItem(atPath: layout.pending + "/\(jobId).dtbs.json")
         try? Self.writeError(jobId: jobId, code: code, message: message, retryable: retryable, to: layout.failed + "/\(jobId).error.json", at: now)
-        audit(.jobFailed, manifest: manifest, digest: nil, outcome: "failure", details: ["code": code, "message": message])
+        // Once per job and code: a failure finished after a crash is not recorded twice.
+        var query = AuditLog.Query()
+        query.jobId = jobId
+        query.type = AuditEventType.jobFailed.rawValue
+        let recorded = ((try? deps.audit.query(query)) ?? []).contains { DaemonAuditDetails.code(of: $0) == code }
+        if !recorded {
+            audit(.jobFailed, manifest: manifest, digest: nil, outcome: "failure", details: ["code": code, "message": message])
+        }
         // State before cleanup: a crash in between leaves a finished job whose work directory
         // recovery removes; the other order could leave a job no restart finds.
         try? deps.database.setJobState(jobId, .failed, now: now, errorCode: code, resultPath: layout.failed + "/\(jobId).error.json")
@@ -568,5 +625,13 @@ public final class JobPipeline: Sendable {
         let writer = try AtomicFileWriter(path: path)
         try writer.write(Array(try encoder.encode(value)))
         try writer.commit()
+    }
+}
+
+/// Reading back what the pipeline wrote into audit details.
+enum DaemonAuditDetails {
+    static func code(of event: AuditEventRecord) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(event.details.utf8)) as? [String: Any] else { return nil }
+        return object["code"] as? String
     }
 }

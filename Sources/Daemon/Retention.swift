@@ -76,6 +76,10 @@ public struct RetentionReport: Sendable {
 ///   done/<job>.result.json, judged by the result file; failed/ groups judged by their newest
 ///   `*.error.json`; archive/ groups by the job's finish time in the state database (the
 ///   originals keep their producers' mtimes), or by their newest mtime when there is no row;
+///   in every directory a group also waits until its newest file is older than the limit
+///   (numbered names can put a fresh file into an old group), so nothing younger is deleted;
+/// - the `retention.purged` event is written before the files are removed; when it cannot be
+///   written nothing is removed;
 /// - a group without its completion marker (done/ without result.json, failed/ without an error
 ///   report) is never purged: the job was not finished when the files were written;
 /// - a group whose job has a state row that is not `delivered` or `failed` is kept;
@@ -108,9 +112,22 @@ public struct RetentionPurger: Sendable {
         let now = clock()
         for directory in RetentionDirectory.allCases {
             guard let limit = policy.limit(for: directory) else { continue }
-            let removals = purge(directory: directory, olderThan: now.addingTimeInterval(-limit), dryRun: dryRun, report: &report)
+            let planned = plan(directory: directory, olderThan: now.addingTimeInterval(-limit), report: &report)
+            guard !planned.isEmpty else { continue }
+            if dryRun {
+                report.removals += planned
+                continue
+            }
+            // Recorded before anything is deleted: a kill between the two leaves an event and the
+            // files (the next run records them again), never deletions without a record. When the
+            // event cannot be written, nothing is deleted.
+            guard record(directory: directory, removals: planned, limit: limit) else {
+                report.errors.append("\(path(of: directory)): nothing removed: the retention.purged audit event could not be written")
+                continue
+            }
+            let removals = remove(planned, in: path(of: directory), report: &report)
             report.removals += removals
-            if !dryRun, !removals.isEmpty { record(directory: directory, removals: removals, limit: limit) }
+            log(directory: directory, removals: removals)
         }
         for error in report.errors {
             logger?.warning("retention could not remove a file", metadata: ["spool": .string(layout.name), "error": .string(error)])
@@ -131,7 +148,8 @@ public struct RetentionPurger: Sendable {
         var mtime: Date
     }
 
-    private func purge(directory: RetentionDirectory, olderThan cutoff: Date, dryRun: Bool, report: inout RetentionReport) -> [RetentionReport.Removal] {
+    /// The groups of `directory` that are due, in removal order (markers last); nothing is removed.
+    private func plan(directory: RetentionDirectory, olderThan cutoff: Date, report: inout RetentionReport) -> [RetentionReport.Removal] {
         let dir = path(of: directory)
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
         var groups: [String: [Entry]] = [:]
@@ -144,14 +162,12 @@ public struct RetentionPurger: Sendable {
                 groups[Self.groupKey(name), default: []].append(Entry(name: name, mtime: mtime))
             }
         }
-        var removals: [RetentionReport.Removal] = []
+        var planned: [RetentionReport.Removal] = []
         for entry in hidden where entry.mtime < cutoff {
-            if let removed = remove([entry.name], in: dir, dryRun: dryRun, report: &report) {
-                removals.append(.init(directory: directory, job: entry.name, files: removed))
-            }
+            planned.append(.init(directory: directory, job: entry.name, files: [dir + "/" + entry.name]))
         }
         for key in groups.keys.sorted() {
-            guard let entries = groups[key] else { continue }
+            guard let entries = groups[key], let newest = entries.map(\.mtime).max() else { continue }
             let markers = entries.filter { Self.isMarker($0.name, in: directory) }
             var row: JobRecord?
             if let database {
@@ -164,43 +180,49 @@ public struct RetentionPurger: Sendable {
                 report.keptUnfinished.append("\(directory.rawValue)/\(key)")
                 continue
             }
+            // A group is judged by its newest file as well: numbered names can put a fresh file
+            // (e.g. failed/X.duplicate.pdf of a new rejection) into an old group, and nothing
+            // younger than the limit is ever deleted.
             let finishedAt: Date?
             switch directory {
-            case .done, .failed: finishedAt = markers.map(\.mtime).max()
-            case .archive: finishedAt = row?.updatedAt ?? entries.map(\.mtime).max()
+            case .done, .failed: finishedAt = markers.map(\.mtime).max().map { max($0, newest) }
+            case .archive: finishedAt = max(row?.updatedAt ?? newest, newest)
             }
             guard let finishedAt, finishedAt < cutoff else { continue }
             // Markers last: a purge interrupted half-way leaves a group that is still complete
             // and is finished by the next run.
             let ordered = entries.filter { !Self.isMarker($0.name, in: directory) }.map(\.name) + markers.map(\.name)
-            if let removed = remove(ordered, in: dir, dryRun: dryRun, report: &report) {
-                removals.append(.init(directory: directory, job: key, files: removed))
-            }
+            planned.append(.init(directory: directory, job: key, files: ordered.map { dir + "/" + $0 }))
         }
-        if !dryRun, !removals.isEmpty { SpoolFiles.fsyncDirectory(dir) }
-        return removals
+        return planned
     }
 
-    /// Removes the names in order; stops at the first failure (the rest of the group stays).
-    private func remove(_ names: [String], in dir: String, dryRun: Bool, report: inout RetentionReport) -> [String]? {
-        var removed: [String] = []
-        for name in names {
-            let path = dir + "/" + name
-            if !dryRun {
+    /// Removes each planned group's files in order; a group stops at its first failure (the rest
+    /// of it stays). Returns what was removed.
+    private func remove(_ planned: [RetentionReport.Removal], in dir: String, report: inout RetentionReport) -> [RetentionReport.Removal] {
+        var removals: [RetentionReport.Removal] = []
+        for group in planned {
+            var removed: [String] = []
+            for path in group.files {
                 // Re-checked just before: only a regular file is removed (unlink never follows links).
                 guard Self.regularFileMTime(path) != nil else { continue }
                 guard unlink(path) == 0 else {
                     report.errors.append("\(path): \(String(cString: strerror(errno)))")
                     break
                 }
+                removed.append(path)
             }
-            removed.append(path)
+            if !removed.isEmpty { removals.append(.init(directory: group.directory, job: group.job, files: removed)) }
         }
-        return removed.isEmpty ? nil : removed
+        if !removals.isEmpty { SpoolFiles.fsyncDirectory(dir) }
+        return removals
     }
 
-    /// One `retention.purged` event per directory and run that removed something.
-    private func record(directory: RetentionDirectory, removals: [RetentionReport.Removal], limit: TimeInterval) {
+    /// One `retention.purged` event per directory and run that is about to remove something,
+    /// written before the removal. False when the event could not be written (nothing may then
+    /// be removed); true without an audit log (nothing to record in).
+    private func record(directory: RetentionDirectory, removals: [RetentionReport.Removal], limit: TimeInterval) -> Bool {
+        guard let audit else { return true }
         let jobs = removals.map(\.job)
         let listed = jobs.prefix(Self.auditJobIdLimit)
         let files = removals.reduce(0) { $0 + $1.files.count }
@@ -210,13 +232,22 @@ public struct RetentionPurger: Sendable {
             "olderThanDays": Self.format(limit / 86_400),
         ]
         do {
-            try audit?.append(AuditEntry(type: .retentionPurged, outcome: "info", details: details))
+            try audit.append(AuditEntry(type: .retentionPurged, outcome: "info", details: details))
+            return true
         } catch {
-            logger?.error("retention audit event could not be written", metadata: ["spool": .string(layout.name), "error": .string("\(error)")])
+            logger?.error("retention audit event could not be written; nothing removed", metadata: [
+                "spool": .string(layout.name), "directory": .string(directory.rawValue), "error": .string("\(error)"),
+            ])
+            return false
         }
+    }
+
+    private func log(directory: RetentionDirectory, removals: [RetentionReport.Removal]) {
+        guard !removals.isEmpty else { return }
+        let files = removals.reduce(0) { $0 + $1.files.count }
         logger?.info("retention purged", metadata: [
             "spool": .string(layout.name), "directory": .string(directory.rawValue), "files": .string(String(files)),
-            "jobs": .string(String(jobs.count)),
+            "jobs": .string(String(removals.count)),
         ])
         for removal in removals {
             logger?.info("retention purged job", metadata: [

@@ -1,3 +1,4 @@
+import CSpoolSupport
 import Foundation
 import SigndCore
 
@@ -44,21 +45,32 @@ enum SpoolFiles {
 
     static func size(_ path: String) -> Int64? { FileStatus(path: path)?.size }
 
-    /// Atomic rename; never overwrites: if the target exists a numbered name is chosen.
+    /// Atomic rename that never overwrites: if the target exists a numbered name is chosen. The
+    /// no-replace rename (renameat2 RENAME_NOREPLACE) makes "exists?" and "rename" one step, so
+    /// two workers moving to the same name cannot replace each other's file. On file systems
+    /// without it, a hard link (which also fails on an existing name) and an unlink.
     @discardableResult
     static func move(_ from: String, to target: String) throws -> String {
         var destination = target
         var n = 1
-        while FileManager.default.fileExists(atPath: destination) || isSymlink(destination) {
+        while true {
+            if signd_rename_noreplace(from, destination) == 0 { return destination }
+            var error = errno
+            if error == EINVAL || error == ENOSYS {
+                if link(from, destination) == 0 {
+                    unlink(from)
+                    return destination
+                }
+                error = errno
+            }
+            guard error == EEXIST, n < 10_000 else {
+                throw SpoolError("spool.io", "cannot move \(from) to \(destination): \(String(cString: strerror(error)))")
+            }
             let ext = (target as NSString).pathExtension
             let base = (target as NSString).deletingPathExtension
             destination = ext.isEmpty ? "\(base).\(n)" : "\(base).\(n).\(ext)"
             n += 1
         }
-        guard rename(from, destination) == 0 else {
-            throw SpoolError("spool.io", "cannot move \(from) to \(destination): \(String(cString: strerror(errno)))")
-        }
-        return destination
     }
 
     static func isSymlink(_ path: String) -> Bool { FileStatus(path: path)?.kind == .symlink }

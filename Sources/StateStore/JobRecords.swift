@@ -64,11 +64,21 @@ extension StateDatabase {
 
     public func setJobState(_ id: String, _ state: JobState, now: Date, errorCode: String? = nil, resultPath: String? = nil) throws {
         // One cached statement (several state changes per job); a missing job changes nothing.
+        // A state change ends any scheduled retry (the retry is what made the progress).
         try writer.write { db in
             try db.cachedStatement(sql: """
-                UPDATE job SET state = ?, updatedAt = ?, errorCode = COALESCE(?, errorCode), resultPath = COALESCE(?, resultPath)
+                UPDATE job SET state = ?, updatedAt = ?, errorCode = COALESCE(?, errorCode), resultPath = COALESCE(?, resultPath),
+                               nextAttemptAt = NULL
                 WHERE jobId = ?
                 """).execute(arguments: [state.rawValue, now, errorCode, resultPath, id])
+        }
+    }
+
+    /// Notes the code a job is failing with before its files move, so that a failure cut short
+    /// by a crash keeps its code.
+    public func noteJobError(_ id: String, code: String) throws {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE job SET errorCode = ? WHERE jobId = ?", arguments: [code, id])
         }
     }
 

@@ -406,7 +406,202 @@ final class AdministrativeJobTests: DaemonTestCase {
         XCTAssertEqual(try f.auditEvents(job: "enroll-offline").map(\.type), ["job.received"])
     }
 
+    // MARK: - Concurrency and crash windows
+
+    /// Two enroll jobs for one device (no renew) waiting in incoming/ when the daemon starts: its
+    /// two workers take them at once. Administrative jobs of one device run one at a time, so
+    /// exactly one certificate is issued and the other job is enroll.exists.
+    func testConcurrentEnrollJobsForOneDeviceIssueOneCertificate() throws {
+        let f = fixture!
+        var phones: [NewPhone] = []
+        for n in 0..<3 {
+            let phone = try NewPhone(fixture: f, name: "race-phone-\(n)", user: f.user)
+            try f.signdOK(["device", "register", "--device", phone.device, "--user", f.user, "--public-key", phone.publicKeyPath, "--data-dir", f.dataDir])
+            for job in ["race-\(n)-a", "race-\(n)-b"] {
+                try dropAdmin(["type": "enroll", "jobId": job, "userId": f.user, "deviceId": phone.device, "key": "cloud",
+                               "subject": "CN=Race \(n),serialNumber=\(phone.device),C=CZ"])
+            }
+            phones.append(phone)
+        }
+        let daemon = try f.startDaemon()
+        for n in 0..<3 {
+            let outcomes = try ["race-\(n)-a", "race-\(n)-b"].map { try f.waitForOutcome(of: $0) }
+            XCTAssertEqual(outcomes.filter { $0 == .done }.count, 1, "phone \(n): \(outcomes)\n\(f.logs)")
+            XCTAssertEqual(outcomes.filter { $0 == .failed(code: "enroll.exists") }.count, 1, "phone \(n): \(outcomes)")
+        }
+        XCTAssertEqual(f.stop(daemon), 0)
+        for phone in phones {
+            XCTAssertEqual(try certificates(phone.device).count, 1, "\(phone.device): one certificate, not two")
+        }
+        XCTAssertEqual(try f.auditEvents(type: "certificate.enrolled").filter { ($0.jobId ?? "").hasPrefix("race-") }.count, 3)
+    }
+
+    /// Killed after the certificate was issued (state database) and before `certificate.enrolled`
+    /// was recorded: the resumed job reports that certificate and records the event once.
+    func testEnrollKilledBeforeItsAuditEventRecordsItOnResume() throws {
+        let f = fixture!
+        let phone = try NewPhone(fixture: f, name: "crash-phone", user: f.user)
+        try f.signdOK(["device", "register", "--device", phone.device, "--user", f.user, "--public-key", phone.publicKeyPath, "--data-dir", f.dataDir])
+        try claimedJobRow("enroll-crash", device: phone.device)
+        try issueWithoutAudit(["enroll", "--cloud", "--user", f.user, "--device", phone.device,
+                               "--subject", "CN=Crash,serialNumber=\(phone.device),C=CZ", "--data-dir", f.dataDir])
+        let serial = try XCTUnwrap(try certificates(phone.device).first?["serial"] as? String)
+        try placeInWork(["type": "enroll", "jobId": "enroll-crash", "userId": f.user, "deviceId": phone.device, "key": "cloud",
+                         "subject": "CN=Crash,serialNumber=\(phone.device),C=CZ"])
+
+        let daemon = try f.startDaemon()
+        XCTAssertEqual(try f.waitForOutcome(of: "enroll-crash"), .done, "\(f.spoolListing())\n\(f.logs)")
+        XCTAssertEqual(f.stop(daemon), 0)
+        XCTAssertEqual(try f.resultJSON(of: "enroll-crash")["certificateSerial"] as? String, serial)
+        XCTAssertEqual(try certificates(phone.device).count, 1, "not issued twice")
+        try assertAudited("enroll-crash", service: "certificate.enrolled", user: f.user, device: phone.device, serial: serial)
+    }
+
+    /// Killed after `device remove` revoked and marked the certificate, before its
+    /// `certificate.revoked` event: the resumed job records it and reports it.
+    func testDeviceRemoveKilledBeforeRevocationEventRecordsItOnResume() throws {
+        let f = fixture!
+        let serial = try XCTUnwrap(try certificates(f.device).first?["serial"] as? String)
+        try claimedJobRow("remove-crash", device: f.device)
+        try issueWithoutAudit(["device", "remove", "--device", f.device, "--data-dir", f.dataDir])
+        XCTAssertEqual(try certificates(f.device).first?["status"] as? String, "revoked")
+        try placeInWork(["type": "device", "jobId": "remove-crash", "action": "remove", "userId": f.user, "deviceId": f.device])
+
+        let daemon = try f.startDaemon()
+        XCTAssertEqual(try f.waitForOutcome(of: "remove-crash"), .done, "\(f.spoolListing())\n\(f.logs)")
+        XCTAssertEqual(f.stop(daemon), 0)
+        XCTAssertEqual(try f.resultJSON(of: "remove-crash")["revokedSerials"] as? [String], [serial])
+        XCTAssertEqual(try f.auditEvents(job: "remove-crash", type: "certificate.revoked").map(\.certificateSerial), [serial])
+        try assertAudited("remove-crash", service: "device.removed", user: f.user, device: f.device)
+    }
+
+    /// The same for a revoke job by device id.
+    func testRevokeByDeviceKilledBeforeRevocationEventRecordsItOnResume() throws {
+        let f = fixture!
+        let serial = try XCTUnwrap(try certificates(f.device).first?["serial"] as? String)
+        try claimedJobRow("revoke-crash", device: f.device)
+        try issueWithoutAudit(["ca", "revoke", "--serial", serial, "--reason", "keyCompromise", "--data-dir", f.dataDir])
+        try placeInWork(["type": "revoke", "jobId": "revoke-crash", "deviceId": f.device, "userId": f.user, "reason": "keyCompromise"])
+
+        let daemon = try f.startDaemon()
+        XCTAssertEqual(try f.waitForOutcome(of: "revoke-crash"), .done, "\(f.spoolListing())\n\(f.logs)")
+        XCTAssertEqual(f.stop(daemon), 0)
+        XCTAssertEqual(try f.resultJSON(of: "revoke-crash")["revokedSerials"] as? [String], [serial])
+        try assertAudited("revoke-crash", service: "certificate.revoked", user: f.user, device: f.device, serial: serial)
+    }
+
+    /// Killed after a revoke by serial recorded its event, before the job was delivered: the
+    /// resumed job does not record `certificate.revoked` a second time.
+    func testRevokeBySerialResumedAfterItsEventRecordsItOnce() throws {
+        let f = fixture!
+        let serial = try XCTUnwrap(try certificates(f.device).first?["serial"] as? String)
+        var daemon = try f.startDaemon()
+        try dropAdmin(["type": "revoke", "jobId": "revoke-twice", "serial": serial, "reason": "keyCompromise"])
+        XCTAssertEqual(try f.waitForOutcome(of: "revoke-twice"), .done, f.logs)
+        XCTAssertEqual(f.stop(daemon), 0)
+        // Roll back to: applied and recorded, manifest still in work/, state claimed.
+        try FileManager.default.removeItem(atPath: f.done + "/revoke-twice.result.json")
+        try FileManager.default.createDirectory(atPath: f.work + "/revoke-twice", withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: f.archive + "/revoke-twice.json", toPath: f.work + "/revoke-twice/manifest.json")
+        try sql("UPDATE job SET state = 'claimed', resultPath = NULL WHERE jobId = 'revoke-twice'")
+
+        daemon = try f.startDaemon()
+        XCTAssertEqual(try f.waitForOutcome(of: "revoke-twice"), .done, "\(f.spoolListing())\n\(f.logs)")
+        XCTAssertEqual(f.stop(daemon), 0)
+        XCTAssertEqual(try f.resultJSON(of: "revoke-twice")["serial"] as? String, serial)
+        XCTAssertEqual(try f.auditEvents(job: "revoke-twice", type: "certificate.revoked").count, 1)
+    }
+
+    /// Killed while failing a job, after its error report was written and before the manifest
+    /// left work/: the restart finishes the failure with the recorded code instead of applying
+    /// the job again (here it would now succeed).
+    func testFailureKilledAfterErrorReportKeepsItsCode() throws {
+        let f = fixture!
+        let phone = try NewPhone(fixture: f, name: "fail-phone", user: f.user)
+        try f.signdOK(["device", "register", "--device", phone.device, "--user", f.user, "--public-key", phone.publicKeyPath, "--data-dir", f.dataDir])
+        try claimedJobRow("fail-crash", device: phone.device)
+        try placeInWork(["type": "enroll", "jobId": "fail-crash", "userId": f.user, "deviceId": phone.device, "key": "cloud",
+                         "subject": "CN=Fail,serialNumber=\(phone.device),C=CZ"])
+        let report: [String: Any] = ["jobId": "fail-crash", "code": "ca.unavailable", "message": "EJBCA did not answer", "retryable": true,
+                                     "at": ISO8601DateFormatter().string(from: Date())]
+        try JSONSerialization.data(withJSONObject: report).write(to: URL(fileURLWithPath: f.failed + "/fail-crash.error.json"))
+
+        let daemon = try f.startDaemon()
+        XCTAssertTrue(f.waitUntil(timeout: 30) { (try? jobState("fail-crash")) == "failed" }, "\(f.spoolListing())\n\(f.logs)")
+        XCTAssertEqual(f.stop(daemon), 0)
+        XCTAssertEqual(try f.errorReport(f.failed + "/fail-crash.error.json")["code"] as? String, "ca.unavailable")
+        XCTAssertFalse(f.exists(f.done + "/fail-crash.result.json"), "the failed job was applied again: \(f.spoolListing())")
+        XCTAssertTrue(f.exists(f.failed + "/fail-crash.json"))
+        XCTAssertEqual(f.entries(f.work), [])
+        XCTAssertEqual(try certificates(phone.device).count, 0, "nothing was issued")
+        let failed = try f.auditEvents(job: "fail-crash", type: "job.failed")
+        XCTAssertEqual(failed.map { DaemonFixture.details($0)["code"] }, ["ca.unavailable"])
+    }
+
+    /// Killed while failing a job, after `job.failed` was recorded and before the state said so:
+    /// the restart finishes it without a second `job.failed`.
+    func testFailureKilledBeforeStateChangeIsAuditedOnce() throws {
+        let f = fixture!
+        var daemon = try f.startDaemon()
+        try dropAdmin(["type": "enroll", "jobId": "fail-once", "userId": f.user, "deviceId": f.device, "key": "cloud",
+                       "subject": "CN=Alice", "profile": "tsa", "renew": true])
+        XCTAssertEqual(try f.waitForOutcome(of: "fail-once"), .failed(code: "enroll.profileNotAllowed"), f.logs)
+        XCTAssertEqual(f.stop(daemon), 0)
+        try sql("UPDATE job SET state = 'claimed', resultPath = NULL WHERE jobId = 'fail-once'")
+
+        daemon = try f.startDaemon()
+        XCTAssertTrue(f.waitUntil(timeout: 30) { (try? jobState("fail-once")) == "failed" }, "\(f.spoolListing())\n\(f.logs)")
+        XCTAssertEqual(f.stop(daemon), 0)
+        XCTAssertEqual(try f.errorReport(f.failed + "/fail-once.error.json")["code"] as? String, "enroll.profileNotAllowed")
+        XCTAssertEqual(try f.auditEvents(job: "fail-once", type: "job.failed").count, 1)
+    }
+
     // MARK: - Helpers
+
+    func sql(_ statement: String) throws {
+        let out = try fixture.sqlite(fixture.dataDir + "/state.sqlite", statement)
+        guard out.status == 0 else { throw HarnessError(ProcessRunner.describe(out, "sqlite3")) }
+    }
+
+    func jobState(_ job: String) throws -> String {
+        try fixture.sqlite(fixture.dataDir + "/state.sqlite", "SELECT state FROM job WHERE jobId = '\(job)'").stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The job row as the claim wrote it, a minute ago (before what the test then does by hand).
+    func claimedJobRow(_ job: String, device: String) throws {
+        try sql("""
+            INSERT INTO job (jobId, spool, state, documentSha256, userId, deviceId, attempts, createdAt, updatedAt)
+              VALUES ('\(job)', 'default', 'claimed', '\(String(repeating: "0", count: 64))', '\(fixture.user)', '\(device)', 0,
+                      strftime('%Y-%m-%d %H:%M:%f', 'now', '-1 minutes'), strftime('%Y-%m-%d %H:%M:%f', 'now', '-1 minutes'));
+            """)
+    }
+
+    /// work/<job>/manifest.json (version 1 added), as the claim left it.
+    func placeInWork(_ fields: [String: Any]) throws {
+        var m = fields
+        m["version"] = 1
+        let dir = fixture.work + "/" + (m["jobId"] as? String ?? "x")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: m).write(to: URL(fileURLWithPath: dir + "/manifest.json"))
+    }
+
+    /// Runs a signd command whose effect (state database, CA) stays while its audit events are
+    /// lost, as when a job is killed between applying a change and recording it: the audit
+    /// database is moved aside for the command and put back afterwards.
+    func issueWithoutAudit(_ args: [String]) throws {
+        let fm = FileManager.default
+        let audit = fixture.dataDir + "/audit.sqlite"
+        let files = [audit, audit + "-wal", audit + "-shm"]
+        for path in files where fm.fileExists(atPath: path) { try fm.moveItem(atPath: path, toPath: path + ".aside") }
+        defer {
+            for path in files {
+                try? fm.removeItem(atPath: path)
+                if fm.fileExists(atPath: path + ".aside") { try? fm.moveItem(atPath: path + ".aside", toPath: path) }
+            }
+        }
+        try fixture.signdOK(args)
+    }
 
     /// A simulated phone not yet known to signd.
     struct NewPhone {

@@ -299,3 +299,34 @@ final class CrashWindowTests: DaemonTestCase {
         return manifest
     }
 }
+
+/// Workers run jobs in parallel: inputs that collide must still end exactly once, nothing lost.
+final class ConcurrentIntakeTests: DaemonTestCase {
+    /// Two manifests naming one PDF, dropped together: one job signs it, the other waits for a
+    /// PDF that no longer comes and fails with `document.missing`; its manifest is kept.
+    func testTwoManifestsNamingOnePDFEndOnceEach() throws {
+        let f = fixture!
+        let config = #"{"spools":[{"name":"default","workers":4,"documentTimeoutSeconds":2}]}"#
+        let pdf = try f.samplePDFCopy(named: "shared.pdf")
+        var manifests: [String: [String: Any]] = [:]
+        for job in ["share-a", "share-b", "share-c"] {
+            var m = try f.manifest(pdf: pdf, job: job)
+            m["document"] = ["file": "shared.pdf", "sha256": CrashWindowTests.sampleDigest]
+            manifests[job] = m
+        }
+        let daemon = try f.startDaemon(configuration: config)
+        try f.drop(file: pdf, as: "shared.pdf")
+        for (job, m) in manifests { try f.drop(manifest: m, as: "\(job).json") }
+        var outcomes: [String: JobOutcome] = [:]
+        for job in manifests.keys { outcomes[job] = try f.waitForOutcome(of: job, timeout: 30) }
+        XCTAssertEqual(f.stop(daemon), 0)
+        let done = outcomes.filter { $0.value == .done }.map(\.key)
+        XCTAssertEqual(done.count, 1, "exactly one job signs the shared PDF: \(outcomes)\n\(f.spoolListing())")
+        for (job, outcome) in outcomes where outcome != .done {
+            XCTAssertEqual(outcome, .failed(code: "document.missing"), "\(job)\n\(f.spoolListing())")
+            XCTAssertTrue(f.exists(f.failed + "/\(job).json"), "the manifest of \(job) is kept in failed/\n\(f.spoolListing())")
+        }
+        XCTAssertEqual(f.entries(f.work), [], "nothing stranded in work/")
+        XCTAssertEqual(f.entries(f.incoming).filter { !$0.hasPrefix(".") }, [], "nothing left in incoming/")
+    }
+}

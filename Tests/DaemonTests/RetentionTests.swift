@@ -98,20 +98,27 @@ final class RetentionTests: XCTestCase {
         try file(layout.done + "/j1.pdf", age: 90 * day)
         try file(layout.done + "/j1.result.json", age: 2 * day)
         try row("j1", state: .delivered, finishedAgo: 2 * day)
-        // The result is old, the PDF was touched recently: both go together.
+        // The result is old, the PDF was written recently: both stay until the newest file of
+        // the group is old (nothing younger than the limit is ever deleted).
         try file(layout.done + "/j2.pdf", age: 1 * day)
         try file(layout.done + "/j2.result.json", age: 60 * day)
         try row("j2", state: .delivered, finishedAgo: 60 * day)
+        // Both old: both go together.
+        try file(layout.done + "/j4.pdf", age: 50 * day)
+        try file(layout.done + "/j4.result.json", age: 60 * day)
+        try row("j4", state: .delivered, finishedAgo: 60 * day)
         // No result file: delivery never completed, never purged however old.
         try file(layout.done + "/j3.pdf", age: 90 * day)
 
         let report = purger(RetentionPolicy(doneDays: 30)).purge()
         XCTAssertTrue(exists(layout.done + "/j1.pdf"))
         XCTAssertTrue(exists(layout.done + "/j1.result.json"))
-        XCTAssertFalse(exists(layout.done + "/j2.pdf"))
-        XCTAssertFalse(exists(layout.done + "/j2.result.json"))
+        XCTAssertTrue(exists(layout.done + "/j2.pdf"))
+        XCTAssertTrue(exists(layout.done + "/j2.result.json"))
         XCTAssertTrue(exists(layout.done + "/j3.pdf"))
-        XCTAssertEqual(report.removals.map(\.job), ["j2"])
+        XCTAssertFalse(exists(layout.done + "/j4.pdf"))
+        XCTAssertFalse(exists(layout.done + "/j4.result.json"))
+        XCTAssertEqual(report.removals.map(\.job), ["j4"])
     }
 
     func testFilesOfUnfinishedJobKept() throws {
@@ -267,6 +274,62 @@ final class RetentionTests: XCTestCase {
         XCTAssertEqual(try retentionEvents().count, 2)
     }
 
+    /// A second duplicate of job X, with a PDF: the PDF keeps its name (failed/X.duplicate.pdf,
+    /// joining the first duplicate's old group) while its manifest and report are numbered
+    /// (X.duplicate.1.*). The old group's report must not get the fresh PDF deleted.
+    func testFreshFileInOldNumberedGroupIsKept() throws {
+        try file(layout.failed + "/X.duplicate.json", age: 60 * day)
+        try file(layout.failed + "/X.duplicate.error.json", age: 60 * day)
+        let fresh = try file(layout.failed + "/X.duplicate.pdf", age: 1 * day)
+        try file(layout.failed + "/X.duplicate.1.json", age: 1 * day)
+        try file(layout.failed + "/X.duplicate.1.error.json", age: 1 * day)
+        let report = purger(RetentionPolicy(failedDays: 30)).purge()
+        XCTAssertTrue(exists(fresh), "a file written a day ago was deleted with a 30-day limit")
+        XCTAssertTrue(exists(layout.failed + "/X.duplicate.1.json"))
+        XCTAssertTrue(exists(layout.failed + "/X.duplicate.error.json"), "the group stays whole")
+        XCTAssertEqual(report.fileCount, 0, "\(report.removals)")
+
+        // Once the newest file is past the limit, the whole group goes.
+        let later = purger(RetentionPolicy(failedDays: 30), clock: now.addingTimeInterval(30 * day)).purge()
+        XCTAssertFalse(exists(fresh))
+        XCTAssertFalse(exists(layout.failed + "/X.duplicate.error.json"))
+        XCTAssertEqual(Set(later.removals.map(\.job)), ["X.duplicate", "X.duplicate.1"])
+    }
+
+    /// The audit event is written before the files are removed: at the moment it is appended
+    /// (the audit clock is read inside the append), the files are still there.
+    func testAuditEventIsRecordedBeforeFilesAreRemoved() throws {
+        try deliveredJob("old", age: 40 * day)
+        let pdf = layout.done + "/old.pdf"
+        let seen = PresenceLog()
+        let fixed = now
+        let watching = try AuditLog(inMemoryWithClock: { seen.note(FileManager.default.fileExists(atPath: pdf)); return fixed })
+        let report = RetentionPurger(layout: layout, policy: RetentionPolicy(doneDays: 30), database: database, audit: watching,
+                                     clock: { fixed }).purge()
+        XCTAssertEqual(report.fileCount, 2)
+        XCTAssertFalse(exists(pdf))
+        XCTAssertEqual(seen.values, [true], "the file was already gone when retention.purged was recorded")
+    }
+
+    /// An audit log that refuses the event: nothing is removed, the run reports why.
+    func testNothingRemovedWhenTheAuditEventCannotBeWritten() throws {
+        try deliveredJob("old", age: 40 * day)
+        try file(layout.failed + "/bad.error.json", age: 40 * day)
+        let path = directory.path + "/audit.sqlite"
+        _ = try AuditLog(path: path)
+        let readOnly = try AuditLog(readOnlyPath: path)
+        let fixed = now
+        let report = RetentionPurger(layout: layout, policy: RetentionPolicy(doneDays: 30, failedDays: 30), database: database,
+                                     audit: readOnly, clock: { fixed }).purge()
+        XCTAssertTrue(exists(layout.done + "/old.pdf"), "deleted without an audit record")
+        XCTAssertTrue(exists(layout.done + "/old.result.json"))
+        XCTAssertTrue(exists(layout.failed + "/bad.error.json"))
+        XCTAssertEqual(report.fileCount, 0)
+        XCTAssertEqual(report.errors.count, 2, "\(report.errors)")
+        XCTAssertTrue(report.errors.allSatisfy { $0.contains("audit") }, "\(report.errors)")
+        XCTAssertEqual(try AuditLog(readOnlyPath: path).head()?.seq, nil, "nothing was recorded")
+    }
+
     func testAuditJobIdListIsBounded() throws {
         let count = RetentionPurger.auditJobIdLimit + 5
         for n in 0..<count { try file(layout.failed + String(format: "/r%04d.error.json", n), age: 40 * day) }
@@ -277,6 +340,14 @@ final class RetentionTests: XCTestCase {
         XCTAssertEqual(details(event)["jobIds"]?.split(separator: ",").count, RetentionPurger.auditJobIdLimit)
         XCTAssertEqual(details(event)["jobIdsOmitted"], "5")
     }
+}
+
+/// What a closure saw, in order (the audit clock runs on the database's queue).
+private final class PresenceLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seen: [Bool] = []
+    func note(_ value: Bool) { lock.withLock { seen.append(value) } }
+    var values: [Bool] { lock.withLock { seen } }
 }
 
 /// Retention in the real daemon and the `signd retention purge` command.

@@ -12,6 +12,9 @@ public struct FileStatus: Sendable, Hashable {
     public let size: Int64
     /// Modification time, seconds since 1970.
     public let modified: Double
+    /// Device and inode: the identity of the file behind the name.
+    public let device: UInt64
+    public let inode: UInt64
 
     /// nil when the path does not exist (or cannot be examined); `errno` tells why.
     public init?(path: String) {
@@ -25,6 +28,8 @@ public struct FileStatus: Sendable, Hashable {
         }
         size = Int64(st.st_size)
         modified = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
     }
 
     /// The message for the last failed call (`strerror(errno)`).
