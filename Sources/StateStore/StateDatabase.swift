@@ -138,6 +138,12 @@ public final class StateDatabase: Sendable {
             try db.rename(table: "job_v4", to: "job")
             try db.create(index: "job_on_state", on: "job", columns: ["state"])
         }
+        m.registerMigration("v5-nonce-indexes") { db in
+            // Every consumption first deletes expired nonces: without an index on expiresAt that
+            // walked the whole table once per job (10,000 queued jobs: 10,000 rows each time).
+            try db.create(index: "usedNonce_on_expiresAt", on: "usedNonce", columns: ["expiresAt"])
+            try db.create(index: "usedNonce_on_jobId", on: "usedNonce", columns: ["jobId"])
+        }
         return m
     }
 }
