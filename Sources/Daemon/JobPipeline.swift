@@ -428,6 +428,14 @@ public final class JobPipeline: Sendable {
     /// Signs work/<job>/document.pdf into work/<job>/signed.pdf and checks the result with our
     /// own verifier. Returns the signer certificate serial.
     func sign(manifest: SignManifest, job: JobRecord, workDir: String) async throws -> (serial: String, genTime: String?) {
+        // The level is part of what the user approved. A job resumed after a restart is parsed
+        // again, and a manifest without `level` takes the spool's default as it is *now*: if
+        // that changed, refuse rather than sign at a level nobody approved.
+        if let approved = manifest.authorization?.statement?.level, approved != manifest.level {
+            audit(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
+                  details: ["code": "sca.levelMismatch", "reason": "approved \(approved.rawValue), resumed job resolves to \(manifest.level.rawValue)"])
+            throw SpoolError("sca.denied", "the authorization approves level \(approved.rawValue) but the job would now be signed at \(manifest.level.rawValue) (the spool's default level changed since the job was claimed); submit the job again with an explicit level")
+        }
         let signingTime = now
         guard let certRecord = try deps.database.activeCertificate(deviceId: manifest.signer.deviceId, at: signingTime) else {
             throw SpoolError("certificate.none", "device \(manifest.signer.deviceId) has no valid certificate; enroll it (signd enroll) before signing")

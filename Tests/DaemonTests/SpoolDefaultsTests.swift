@@ -72,3 +72,33 @@ final class SpoolDefaultsTests: DaemonTestCase {
         }
     }
 }
+
+extension SpoolDefaultsTests {
+    /// A job claimed and authorized under one default level, resumed after a restart with
+    /// another default: it must not be signed at a level the user did not approve.
+    func testResumedJobIsNotSignedAtALevelNobodyApproved() throws {
+        let f = fixture!
+        var manifest = try f.manifest(pdf: try f.samplePDFCopy(named: "lv.pdf"), job: "lv-1", level: "B-B")
+        manifest.removeValue(forKey: "level")
+        try FileManager.default.createDirectory(atPath: f.work + "/lv-1", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: DaemonFixture.samplePDF, toPath: f.work + "/lv-1/document.pdf")
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: f.work + "/lv-1/manifest.json"))
+        // Authorized (its nonce consumed) while the spool's default was B-B.
+        let sql = """
+            INSERT INTO job (jobId, spool, state, documentSha256, userId, deviceId, attempts, createdAt, updatedAt)
+              VALUES ('lv-1', 'default', 'authorized', '\(CrashWindowTests.sampleDigest)', '\(f.user)', '\(f.device)', 0,
+                      strftime('%Y-%m-%d %H:%M:%f', 'now'), strftime('%Y-%m-%d %H:%M:%f', 'now'));
+            """
+        let out = try f.sqlite(f.dataDir + "/state.sqlite", sql)
+        XCTAssertEqual(out.status, 0, ProcessRunner.describe(out, "sqlite3"))
+
+        // Restarted with no configuration: the default level is now B-T.
+        let daemon = try f.startDaemon()
+        let outcome = try f.waitForOutcome(of: "lv-1", timeout: 15)
+        XCTAssertEqual(f.stop(daemon), 0)
+        XCTAssertEqual(outcome, .failed(code: "sca.denied"), f.spoolListing())
+        XCTAssertFalse(f.exists(f.done + "/lv-1.pdf"))
+        let denied = try f.auditEvents(job: "lv-1", type: "job.denied").map { DaemonFixture.details($0)["code"] ?? "?" }
+        XCTAssertEqual(denied, ["sca.levelMismatch"])
+    }
+}
