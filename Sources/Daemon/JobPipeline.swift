@@ -82,14 +82,16 @@ public enum IntakeResult: Sendable, Equatable {
 /// (`mkdir work/<job>` fails for the second claimant) and each state change by the database.
 public final class JobPipeline: Sendable {
     public let layout: SpoolLayout
-    let configuration: PipelineConfiguration
+    /// Replaced as a whole by `reconfigure` (SIGHUP); each read sees one complete configuration.
+    private let settings: PipelineSettings
+    var configuration: PipelineConfiguration { settings.value }
     let deps: PipelineDependencies
     let bookkeeping: PipelineBookkeeping
     public let metrics: PipelineMetrics
 
     public init(layout: SpoolLayout, configuration: PipelineConfiguration, dependencies: PipelineDependencies) {
         self.layout = layout
-        self.configuration = configuration
+        self.settings = PipelineSettings(configuration)
         self.deps = dependencies
         let metrics = PipelineMetrics(spool: layout.name)
         self.metrics = metrics
@@ -97,6 +99,12 @@ public final class JobPipeline: Sendable {
     }
 
     var now: Date { deps.clock() }
+
+    /// Applies new settings (SIGHUP): timeouts, manifest defaults and the failure limit take
+    /// effect for the next step of every job; work in progress is not interrupted.
+    public func reconfigure(_ configuration: PipelineConfiguration) {
+        settings.value = configuration
+    }
 
     // MARK: - Intake
 

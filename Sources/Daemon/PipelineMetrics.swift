@@ -109,3 +109,16 @@ final class PipelineBookkeeping: @unchecked Sendable {
 
     func isInFlight(_ jobId: String) -> Bool { lock.withLock { inFlight.contains(jobId) } }
 }
+
+/// A spool's pipeline settings, replaceable while workers read them.
+final class PipelineSettings: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: PipelineConfiguration
+
+    init(_ configuration: PipelineConfiguration) { current = configuration }
+
+    var value: PipelineConfiguration {
+        get { lock.withLock { current } }
+        set { lock.withLock { current = newValue } }
+    }
+}

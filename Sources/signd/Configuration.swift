@@ -134,6 +134,22 @@ struct SigndConfiguration: Codable, Sendable {
         }
     }
 
+    /// The pipeline settings of one spool (applied at start and on SIGHUP).
+    func pipelineConfiguration(_ spool: Spool) throws -> PipelineConfiguration {
+        var pc = PipelineConfiguration()
+        if let t = spool.documentTimeoutSeconds {
+            guard t.isFinite, t > 0 else { throw ConfigurationError("config.invalidValue", "spools[\(spool.name)].documentTimeoutSeconds is \(t); it must be positive") }
+            pc.documentTimeout = t
+        }
+        if let t = spool.externalSignatureTimeoutSeconds {
+            guard t.isFinite, t > 0 else { throw ConfigurationError("config.invalidValue", "spools[\(spool.name)].externalSignatureTimeoutSeconds is \(t); it must be positive") }
+            pc.externalSignatureTimeout = t
+        }
+        pc.maxFailures = scaConfiguration.maxFailures
+        pc.manifestDefaults = try Self.manifestDefaults(spool)
+        return pc
+    }
+
     /// The validated defaults of one spool's sign manifests.
     static func manifestDefaults(_ spool: Spool) throws -> ManifestDefaults {
         var level = SignatureLevel.bt

@@ -63,18 +63,17 @@ struct RunCommand: AsyncParsableCommand {
 
             let spoolConfigs = configuration.spools ?? [SigndConfiguration.Spool(name: "default")]
             var services: [SpoolService] = []
+            var pipelines: [String: JobPipeline] = [:]
             for s in spoolConfigs {
                 let layout = SpoolLayout(name: s.name, spoolRoot: root)
-                var pc = PipelineConfiguration()
-                if let t = s.documentTimeoutSeconds { pc.documentTimeout = t }
-                if let t = s.externalSignatureTimeoutSeconds { pc.externalSignatureTimeout = t }
-                pc.maxFailures = configuration.scaConfiguration.maxFailures
-                pc.manifestDefaults = try SigndConfiguration.manifestDefaults(s)
+                let pc = try configuration.pipelineConfiguration(s)
                 let deps = PipelineDependencies(database: database, audit: audit, authorizer: authorizer, enrollment: enrollment,
                                                 caChain: caChain, timestamper: timestamper, clock: { Date() }, logger: logger)
                 let pipeline = JobPipeline(layout: layout, configuration: pc, dependencies: deps)
+                pipelines[s.name] = pipeline
                 services.append(SpoolService(pipeline: pipeline, layout: layout, workers: s.workers ?? 2, logger: logger))
             }
+            let pipelinesByName = pipelines
             let renewal = RenewalScheduler(enrollment: enrollment, configuration: try configuration.renewalConfiguration)
             // Retention (off unless configured): purges finished jobs' files per spool, at start and every interval.
             let retentionPolicy = try configuration.retentionPolicy
@@ -131,11 +130,27 @@ struct RunCommand: AsyncParsableCommand {
                             _ = try reloaded.renewalConfiguration
                             _ = try reloaded.profiles
                             _ = try reloaded.retentionPolicy
-                            for spool in reloaded.spools ?? [] { _ = try SigndConfiguration.manifestDefaults(spool) }
+                            // Per-spool settings apply now; the rest needs a restart (docs/operations.md).
+                            let reloadedSpools = reloaded.spools ?? [SigndConfiguration.Spool(name: "default")]
+                            let settings = try reloadedSpools.map { ($0.name, try reloaded.pipelineConfiguration($0)) }
+                            var applied: [String] = []
+                            for (name, pc) in settings {
+                                if let pipeline = pipelinesByName[name] {
+                                    pipeline.reconfigure(pc)
+                                    applied.append(name)
+                                }
+                            }
+                            let added = Set(reloadedSpools.map(\.name)).subtracting(pipelinesByName.keys).sorted()
+                            let removed = Set(pipelinesByName.keys).subtracting(reloadedSpools.map(\.name)).sorted()
+                            if !added.isEmpty || !removed.isEmpty {
+                                logger.warning("spools added or removed take effect at the next restart",
+                                               metadata: ["added": .string(added.joined(separator: ",")), "removed": .string(removed.joined(separator: ","))])
+                            }
                             try audit.append(AuditEntry(type: .configurationLoaded, outcome: "info",
                                                         details: ["reason": "SIGHUP", "ca": reloaded.ca?.kind ?? "embedded",
                                                                   "tsa": (reloaded.tsa?.urls ?? []).joined(separator: ","),
-                                                                  "spools": (reloaded.spools ?? [SigndConfiguration.Spool(name: "default")]).map(\.name).joined(separator: ",")]))
+                                                                  "spools": reloadedSpools.map(\.name).joined(separator: ","),
+                                                                  "appliedSpools": applied.sorted().joined(separator: ",")]))
                             logger.info("configuration reloaded", metadata: ["reason": "SIGHUP"])
                         } catch {
                             logger.error("configuration reload failed; keeping the running configuration",

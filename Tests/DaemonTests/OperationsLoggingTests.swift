@@ -103,4 +103,25 @@ final class OperationsLoggingTests: DaemonTestCase {
         XCTAssertEqual(try f.waitForOutcome(of: job), .done)
         XCTAssertEqual(f.stop(daemon), 0, f.logs)
     }
+
+    /// Per-spool settings take effect on SIGHUP without a restart: a manifest waiting for its
+    /// PDF under a 600 s timeout fails with document.missing once the reloaded timeout is 1 s.
+    func testSIGHUPAppliesSpoolSettingsLive() throws {
+        let f = fixture!
+        let daemon = try f.startDaemon(configuration: Self.shortTimeoutConfiguration(600))
+        var manifest = try f.manifest(pdf: try f.samplePDFCopy(named: "late.pdf"), job: "hup-live")
+        manifest["document"] = ["file": "never-arrives.pdf", "sha256": CrashWindowTests.sampleDigest]
+        try f.drop(manifest: manifest, as: "hup-live.json")
+        // Under the 600 s timeout it keeps waiting.
+        Thread.sleep(forTimeInterval: 1.5)
+        XCTAssertNil(f.outcome(of: "hup-live"), f.spoolListing())
+
+        try Data(Self.shortTimeoutConfiguration(1).utf8).write(to: URL(fileURLWithPath: f.root + "/config-0.json"))
+        daemon.send(SIGHUP)
+        XCTAssertTrue(f.waitUntil(timeout: 10) { daemon.log.contains("configuration reloaded") }, f.logs)
+        XCTAssertEqual(try f.waitForOutcome(of: "hup-live", timeout: 15), .failed(code: "document.missing"), f.spoolListing())
+        let loaded = try f.auditEvents(type: "configuration.loaded")
+        XCTAssertEqual(loaded.last.map(DaemonFixture.details)?["appliedSpools"], "default")
+        XCTAssertEqual(f.stop(daemon), 0, f.logs)
+    }
 }
