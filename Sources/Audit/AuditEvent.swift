@@ -12,6 +12,10 @@ public enum AuditEventType: String, Codable, Sendable, CaseIterable, DatabaseVal
     case jobTimestamped = "job.timestamped"
     case jobDelivered = "job.delivered"
     case jobFailed = "job.failed"
+    /// An input refused without touching the job it names: a manifest repeating a job id
+    /// (`job.duplicate`), a signature file for an unknown or finished job. Its `jobId` is the id
+    /// the input named; that job's own trail is unaffected (docs/audit.md).
+    case inputRejected = "input.rejected"
     case certificateEnrolled = "certificate.enrolled"
     case certificateRenewed = "certificate.renewed"
     case certificateRenewalFailed = "certificate.renewalFailed"

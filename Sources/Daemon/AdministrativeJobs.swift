@@ -58,7 +58,7 @@ extension JobPipeline {
             let where_ = existing.resultPath ?? "\(layout.failed)/\(existing.jobId).error.json"
             rejectUnclaimed(files: [name], baseName: jobId + ".duplicate", code: "job.duplicate",
                             message: "job \(jobId) was already processed (state \(existing.state.rawValue)); its result: \(where_). Use a new job id for a new job.",
-                            jobId: jobId)
+                            jobId: jobId, auditType: .inputRejected)
             return .rejected(code: "job.duplicate")
         }
         let workDir = layout.work + "/" + jobId
@@ -66,7 +66,7 @@ extension JobPipeline {
             try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o750])
         } catch {
             rejectUnclaimed(files: [name], baseName: jobId + ".duplicate", code: "job.duplicate",
-                            message: "job \(jobId) is already in progress; use a new job id for a new job", jobId: jobId)
+                            message: "job \(jobId) is already in progress; use a new job id for a new job", jobId: jobId, auditType: .inputRejected)
             return .rejected(code: "job.duplicate")
         }
         let digest = Hex.encode(Array(SHA256.hash(data: data)))

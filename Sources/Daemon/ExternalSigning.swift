@@ -275,7 +275,7 @@ extension JobPipeline {
         var n = 1
         while FileManager.default.fileExists(atPath: target) { target = layout.failed + "/\(baseName).signature.\(n).error.json"; n += 1 }
         try? Self.writeError(jobId: jobId, code: code, message: message, retryable: false, to: target, at: now)
-        _ = try? deps.audit.append(AuditEntry(type: .jobFailed, jobId: jobId, outcome: "failure", details: ["code": code, "message": message]))
+        _ = try? deps.audit.append(AuditEntry(type: .inputRejected, jobId: jobId, outcome: "failure", details: ["code": code, "message": message]))
         deps.logger.warning("signature file rejected", metadata: ["code": .string(code)])
     }
 

@@ -156,7 +156,7 @@ public final class JobPipeline: Sendable {
             let files = [name] + (SpoolFiles.isRegularFile(pdfPath) ? [manifest.document.file] : [])
             rejectUnclaimed(files: files, baseName: manifest.jobId + ".duplicate", code: "job.duplicate",
                             message: "job \(manifest.jobId) was already processed (state \(existing.state.rawValue)); its result: \(where_). Use a new job id for a new job.",
-                            jobId: manifest.jobId)
+                            jobId: manifest.jobId, auditType: .inputRejected)
             bookkeeping.forget(key)
             return .rejected(code: "job.duplicate")
         }
@@ -199,7 +199,7 @@ public final class JobPipeline: Sendable {
             try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o750])
         } catch {
             rejectUnclaimed(files: [name, manifest.document.file], baseName: manifest.jobId + ".duplicate", code: "job.duplicate",
-                            message: "job \(manifest.jobId) is already in progress; use a new job id for a new job", jobId: manifest.jobId)
+                            message: "job \(manifest.jobId) is already in progress; use a new job id for a new job", jobId: manifest.jobId, auditType: .inputRejected)
             return .rejected(code: "job.duplicate")
         }
         do {
@@ -244,6 +244,9 @@ public final class JobPipeline: Sendable {
                 try? Self.writeError(jobId: manifest.jobId, code: "job.duplicate",
                                      message: "job \(manifest.jobId) was already recorded (spool \(existing.spool), state \(existing.state.rawValue)); use a new job id for a new job",
                                      retryable: false, to: report, at: now)
+                _ = try? deps.audit.append(AuditEntry(type: .inputRejected, jobId: manifest.jobId, outcome: "failure",
+                                                      details: ["code": "job.duplicate", "message": "job id already recorded in spool \(existing.spool)",
+                                                                "files": "\(name),\(manifest.document.file)"]))
                 metrics.jobEnded(outcome: "rejected", code: "job.duplicate")
                 return .rejected(code: "job.duplicate")
             }
@@ -558,7 +561,10 @@ public final class JobPipeline: Sendable {
     }
 
     /// Moves unclaimed inputs to failed/ with an error report; nothing is deleted.
-    func rejectUnclaimed(files: [String], baseName: String, code: String, message: String, jobId: String?) {
+    /// `auditType`: `.jobFailed` when the job itself ends here (it never started), `.inputRejected`
+    /// when the input only repeats a job id that belongs to another, recorded job.
+    func rejectUnclaimed(files: [String], baseName: String, code: String, message: String, jobId: String?,
+                         auditType: AuditEventType = .jobFailed) {
         for f in files {
             let from = layout.incoming + "/" + f
             if SpoolFiles.isRegularFile(from) || SpoolFiles.isSymlink(from) {
@@ -572,7 +578,7 @@ public final class JobPipeline: Sendable {
         while FileManager.default.fileExists(atPath: target) { target = layout.failed + "/\(baseName).\(n).error.json"; n += 1 }
         try? Self.writeError(jobId: jobId, code: code, message: message, retryable: false, to: target, at: now)
         metrics.jobEnded(outcome: "rejected", code: code)
-        _ = try? deps.audit.append(AuditEntry(type: .jobFailed, jobId: jobId, outcome: "failure", details: ["code": code, "message": message, "files": files.joined(separator: ",")]))
+        _ = try? deps.audit.append(AuditEntry(type: auditType, jobId: jobId, outcome: "failure", details: ["code": code, "message": message, "files": files.joined(separator: ",")]))
         var metadata: Logger.Metadata = ["code": .string(code), "files": .string(files.joined(separator: ","))]
         if let jobId {
             metadata["job"] = .string(jobId)

@@ -351,6 +351,9 @@ final class AdministrativeJobTests: DaemonTestCase {
         XCTAssertEqual(f.entries(f.done), ["dup-1.result.json"], "the first result is untouched and nothing was signed")
         XCTAssertEqual(f.stop(daemon), 0)
         XCTAssertEqual(try f.auditEvents(job: "dup-1", type: "device.blocked").count, 1, "applied once")
+        let types = try f.auditEvents(job: "dup-1").map(\.type)
+        XCTAssertFalse(types.contains("job.failed"), "the delivered job's trail is not marked failed by duplicates: \(types)")
+        XCTAssertEqual(types.filter { $0 == "input.rejected" }.count, 2, "each duplicate is audited as a rejected input: \(types)")
     }
 
     /// A crash between the claim's rename and its database row: the daemon finds the manifest in

@@ -343,7 +343,8 @@ final class ExternalModeTests: DaemonTestCase {
         XCTAssertEqual(state.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "delivered", ProcessRunner.describe(state))
         XCTAssertEqual(try f.deviceRecord()["failedAttempts"] as? Int, 0, "a replayed good signature is not a failed attempt of the device")
         let types = try f.auditEvents(job: job).map(\.type)
-        if types.contains("job.failed") { print("NOTE: the rejected duplicate signature adds job.failed to the delivered job's audit trail: \(types)") }
+        XCTAssertFalse(types.contains("job.failed"), "a rejected extra signature must not mark the delivered job failed: \(types)")
+        XCTAssertTrue(types.contains("input.rejected"), "the rejected signature file is audited as a rejected input: \(types)")
     }
 
     /// A signature for a job signd never saw: moved to failed/ with external.unknownJob.

@@ -151,6 +151,7 @@ final class ManifestErrorTests: DaemonTestCase {
 
         let denied = try f.auditEvents(type: "job.denied")
         let failedEvents = try f.auditEvents(type: "job.failed")
+        let rejectedEvents = try f.auditEvents(type: "input.rejected")
         let iso = ISO8601DateFormatter()
         for c in cases {
             let path = f.failed + "/\(c.report).error.json"
@@ -169,8 +170,11 @@ final class ManifestErrorTests: DaemonTestCase {
             if let jobId = c.jobId, c.code != "job.duplicate" {
                 XCTAssertFalse(f.exists(f.done + "/\(jobId).pdf"), "\(c.name): a failed job has no output")
             }
-            XCTAssertTrue(failedEvents.contains { Self.code(of: $0) == c.code && ($0.jobId == c.jobId || c.jobId == nil) },
-                          "\(c.name): no job.failed audit event with code \(c.code)")
+            // A duplicate names another job's id: audited as a rejected input, not as that job failing.
+            let expectedType = c.code == "job.duplicate" ? "input.rejected" : "job.failed"
+            let events = c.code == "job.duplicate" ? rejectedEvents : failedEvents
+            XCTAssertTrue(events.contains { Self.code(of: $0) == c.code && ($0.jobId == c.jobId || c.jobId == nil) },
+                          "\(c.name): no \(expectedType) audit event with code \(c.code)")
             if let precise = c.preciseSCACode {
                 let events = denied.filter { $0.jobId == c.jobId }
                 XCTAssertEqual(events.count, 1, "\(c.name): one job.denied event")
