@@ -9,6 +9,7 @@
 #   stream-bt   the same at B-T (embedded TSA, in-process)
 #   slow-bb     DAEMON_SLOW_JOBS B-B jobs at DAEMON_SLOW_RATE jobs/s (below capacity: latency without queueing)
 #   queued-bb   DAEMON_QUEUED_JOBS B-B jobs put into incoming/ before the daemon starts
+#   queued-bt   the same at B-T (embedded TSA, in-process)
 #   pyhanko     bench/pyhanko_bench.py over the same DAEMON_STREAM_JOBS PDFs (ECDSA P-256 + chain,
 #               fsync), for the ratio daemon jobs/s ÷ pyHanko docs/s
 # Jobs (PDF + v1 manifest with a device-signature authorization) are made in-process by
@@ -25,7 +26,7 @@
 #   DAEMON_EXPIRES_IN=3600   authorization lifetime for the queued run (sca.maxLifetimeSeconds is
 #                            raised to match in the bench's config file; the default is 300 s)
 #   SIGND_BIN=path/to/release/signd (skips the build)
-#   DAEMON_PYHANKO=auto (1/0)  DAEMON_SKIP_BUILD=1  DAEMON_RUNS="stream-bb stream-bt slow-bb queued-bb pyhanko"
+#   DAEMON_PYHANKO=auto (1/0)  DAEMON_SKIP_BUILD=1  DAEMON_RUNS="stream-bb stream-bt slow-bb queued-bb queued-bt pyhanko"
 #   DAEMON_OUT=bench/out/daemon
 set -euo pipefail
 
@@ -38,7 +39,7 @@ SLOW_JOBS="${DAEMON_SLOW_JOBS:-200}"
 SLOW_RATE="${DAEMON_SLOW_RATE:-10}"
 EXPIRES_IN="${DAEMON_EXPIRES_IN:-3600}"
 PYHANKO="${DAEMON_PYHANKO:-auto}"
-RUNS="${DAEMON_RUNS:-stream-bb stream-bt slow-bb queued-bb pyhanko}"
+RUNS="${DAEMON_RUNS:-stream-bb stream-bt slow-bb queued-bb queued-bt pyhanko}"
 PY="${PYTHON:-python3}"
 HELPER="$ROOT/bench/daemon_jobs.py"
 USER_ID=bench-user
@@ -153,12 +154,13 @@ want stream-bt && stream B-T stream-bt
 # Below capacity: latency without queueing.
 want slow-bb && stream B-B slow-bb "$SLOW_JOBS" "$SLOW_RATE"
 
-# -------------------------------------------------------- queued run ---
-if want queued-bb; then
-    name=queued-bb spool="$OUT/spool-queued-bb"
-    log "$name: $QUEUED_JOBS B-B jobs queued in incoming/ before the daemon starts (authorizations valid $EXPIRES_IN s)"
+# -------------------------------------------------------- queued runs ---
+# queued LEVEL NAME: QUEUED_JOBS jobs in incoming/ before the daemon starts
+queued() {
+    local level="$1" name="$2" spool="$OUT/spool-$2"
+    log "$name: $QUEUED_JOBS $level jobs queued in incoming/ before the daemon starts (authorizations valid $EXPIRES_IN s)"
     mkdir -p "$spool/default/incoming"
-    prepare B-B "$QUEUED_JOBS" "$name" "$OUT/stage-$name" "$EXPIRES_IN"
+    prepare "$level" "$QUEUED_JOBS" "$name" "$OUT/stage-$name" "$EXPIRES_IN"
     "$PY" "$HELPER" queue --stage "$OUT/stage-$name" --incoming "$spool/default/incoming" >&2
     sync
     start_daemon "$spool" "$OUT/daemon-$name.log"
@@ -168,7 +170,9 @@ if want queued-bb; then
     stop_daemon
     "$PY" "$HELPER" report --done "$spool/default/done" --failed "$spool/default/failed" --start "$DAEMON_START" \
         --wait "$OUT/$name-wait.json" --count "$QUEUED_JOBS" --label "$name" --out "$OUT/$name.json" >&2
-fi
+}
+want queued-bb && queued B-B queued-bb
+want queued-bt && queued B-T queued-bt
 
 # ----------------------------------------------------------- pyHanko ---
 if want pyhanko; then
@@ -194,7 +198,7 @@ fi
     echo
     echo "| run | jobs | done / failed | jobs/s | latency ms p50 / p95 / p99 (max) | daemon peak RSS MiB | daemon CPU s (user+sys) | load avg after |"
     echo "|---|---|---|---|---|---|---|---|"
-    for name in stream-bb stream-bt slow-bb queued-bb; do
+    for name in stream-bb stream-bt slow-bb queued-bb queued-bt; do
         [ -f "$OUT/$name.json" ] || continue
         "$PY" - "$OUT/$name.json" "$OUT/$name-loadavg.txt" <<'PYEOF'
 import json, sys
@@ -209,7 +213,7 @@ PYEOF
         PH="$(jget "$OUT/pyhanko.json" docsPerSecond)"
         echo
         echo "pyHanko API, same $STREAM_JOBS PDFs: $PH docs/s (p50 $(jget "$OUT/pyhanko.json" msPerDocP50) ms, peak RSS $(jget "$OUT/pyhanko.json" peakRSSMiB) MiB)"
-        for name in stream-bb stream-bt queued-bb; do
+        for name in stream-bb stream-bt queued-bb queued-bt; do
             [ -f "$OUT/$name.json" ] || continue
             echo "ratio $name jobs/s ÷ pyHanko docs/s: $("$PY" -c "print(round($(jget "$OUT/$name.json" jobsPerSecond) / $PH, 1))")"
         done
