@@ -73,6 +73,12 @@ public struct AuditEventRecord: Codable, Sendable, Hashable, FetchableRecord, Pe
     public var prevHash: String
     public var hash: String
 
+    /// `details` as a dictionary (every value the pipeline writes is a string); empty when the
+    /// text is not such an object.
+    public var detailFields: [String: String] {
+        (try? JSONDecoder().decode([String: String].self, from: Data(details.utf8))) ?? [:]
+    }
+
     /// The bytes hashed for this row: every field, length-prefixed, in a fixed order, after the
     /// previous row's hash. Any edit, deletion, insertion or reordering changes some row's hash.
     public func computedHash() -> String {

@@ -486,16 +486,13 @@ extension JobPipeline {
         return (code, message, object["retryable"] as? Bool ?? false)
     }
 
-    /// Whether `job.failed` with `code` is already recorded for the job (a duplicate's rejection
-    /// also records job.failed under the job id, with code job.duplicate).
+    /// Whether `job.failed` with `code` is already recorded for the job (sign and administrative
+    /// jobs: a failure finished after a crash is recorded once).
     func jobFailureAudited(jobId: String, code: String) -> Bool {
         var q = AuditLog.Query()
         q.jobId = jobId
         q.type = AuditEventType.jobFailed.rawValue
-        return ((try? deps.audit.query(q)) ?? []).contains { event in
-            let details = (try? JSONSerialization.jsonObject(with: Data(event.details.utf8)) as? [String: Any]) ?? [:]
-            return details["code"] as? String == code
-        }
+        return ((try? deps.audit.query(q)) ?? []).contains { $0.detailFields["code"] == code }
     }
 
     /// Records `certificate.revoked` for `serial` once per job: a resumed job may have recorded

@@ -544,11 +544,7 @@ public final class JobPipeline: Sendable {
         try? FileManager.default.removeItem(atPath: layout.pending + "/\(jobId).dtbs.json")
         try? Self.writeError(jobId: jobId, code: code, message: message, retryable: retryable, to: layout.failed + "/\(jobId).error.json", at: now)
         // Once per job and code: a failure finished after a crash is not recorded twice.
-        var query = AuditLog.Query()
-        query.jobId = jobId
-        query.type = AuditEventType.jobFailed.rawValue
-        let recorded = ((try? deps.audit.query(query)) ?? []).contains { DaemonAuditDetails.code(of: $0) == code }
-        if !recorded {
+        if !jobFailureAudited(jobId: jobId, code: code) {
             audit(.jobFailed, manifest: manifest, digest: nil, outcome: "failure", details: ["code": code, "message": message])
         }
         // State before cleanup: a crash in between leaves a finished job whose work directory
@@ -647,13 +643,5 @@ public final class JobPipeline: Sendable {
         let writer = try AtomicFileWriter(path: path)
         try writer.write(Array(try encoder.encode(value)))
         try writer.commit()
-    }
-}
-
-/// Reading back what the pipeline wrote into audit details.
-enum DaemonAuditDetails {
-    static func code(of event: AuditEventRecord) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(event.details.utf8)) as? [String: Any] else { return nil }
-        return object["code"] as? String
     }
 }

@@ -1,6 +1,7 @@
 import Audit
 import Foundation
 import Logging
+import SigndCore
 import StateStore
 
 /// How long finished jobs' files stay in a spool (docs/configuration.md `retention.*`). A limit
@@ -263,10 +264,9 @@ public struct RetentionPurger: Sendable {
 
     /// The mtime of a regular file (not a symbolic link); nil for anything else.
     static func regularFileMTime(_ path: String) -> Date? {
-        // attributesOfItem uses lstat: a symbolic link is reported as a link, never followed.
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              attributes[.type] as? FileAttributeType == .typeRegular else { return nil }
-        return attributes[.modificationDate] as? Date
+        // lstat: a symbolic link is reported as a link, never followed.
+        guard let status = FileStatus(path: path), status.kind == .regular else { return nil }
+        return Date(timeIntervalSince1970: status.modified)
     }
 
     /// The job a file belongs to: its name without the suffix signd gives it. Job ids may contain

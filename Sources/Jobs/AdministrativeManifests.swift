@@ -136,25 +136,7 @@ extension ManifestValidator {
     /// Parses any version-1 manifest: `sign` exactly as ``parse(_:)``, and the administrative
     /// types `enroll`, `device` and `revoke`, with the same strictness and error codes.
     public static func parseJob(_ data: Data, defaults: ManifestDefaults? = nil) throws -> JobManifest {
-        guard data.count <= maximumManifestBytes else {
-            throw ManifestError(code: "manifest.tooLarge", message: "the manifest has \(data.count) bytes; the limit is \(maximumManifestBytes)")
-        }
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw ManifestError(code: "manifest.invalidJSON", message: "the manifest is not valid JSON; write it as UTF-8 JSON per docs/schemas/manifest-v1.json")
-        }
-        guard let dict = object as? [String: Any] else {
-            throw ManifestError(code: "manifest.invalidJSON", message: "the manifest must be a JSON object")
-        }
-        guard let version = dict["version"] as? Int else {
-            throw ManifestError(code: "manifest.missingField", message: "the manifest has no integer \"version\"")
-        }
-        guard version == 1 else {
-            throw ManifestError(code: "manifest.unsupportedVersion", message: "manifest version \(version) is not supported; this signd reads version 1")
-        }
-        guard let type = dict["type"] as? String else {
-            throw ManifestError(code: "manifest.missingField", message: "the manifest has no \"type\"")
-        }
+        let type = try manifestType(data)
         switch type {
         case "sign":
             return .sign(try decodeSign(data, defaults: defaults))

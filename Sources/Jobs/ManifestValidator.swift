@@ -18,6 +18,16 @@ public enum ManifestValidator {
 
     /// `defaults`: the spool's defaults for a missing level and appearance texts.
     public static func parse(_ data: Data, defaults: ManifestDefaults? = nil) throws -> SignManifest {
+        let type = try manifestType(data)
+        guard type == "sign" else {
+            throw ManifestError(code: "manifest.unsupportedType", message: "manifest type \"\(type)\" is not supported here")
+        }
+        return try decodeSign(data, defaults: defaults)
+    }
+
+    /// The checks every manifest passes before its type is decoded: size, JSON object, integer
+    /// `version` 1, a `type` string. Returns the type.
+    static func manifestType(_ data: Data) throws -> String {
         guard data.count <= maximumManifestBytes else {
             throw ManifestError(code: "manifest.tooLarge", message: "the manifest has \(data.count) bytes; the limit is \(maximumManifestBytes)")
         }
@@ -37,10 +47,7 @@ public enum ManifestValidator {
         guard let type = dict["type"] as? String else {
             throw ManifestError(code: "manifest.missingField", message: "the manifest has no \"type\"")
         }
-        guard type == "sign" else {
-            throw ManifestError(code: "manifest.unsupportedType", message: "manifest type \"\(type)\" is not supported here")
-        }
-        return try decodeSign(data, defaults: defaults)
+        return type
     }
 
     /// Decodes and validates a sign manifest whose version and type were already checked.

@@ -36,15 +36,15 @@ actor ReadinessProbe {
     func problems() async -> [String] {
         if let cached, Date().timeIntervalSince(cached.at) < 5 { return cached.problems }
         var problems: [String] = []
-        if (try? database.jobCounts()) == nil { problems.append("state database not readable") }
+        if (try? database.jobCounts()) == nil { problems.append("state database not readable: check the data directory (--data-dir) and the signd log") }
         for path in databasePaths where access(path, W_OK) != 0 {
-            problems.append("\((path as NSString).lastPathComponent) not writable")
+            problems.append("\((path as NSString).lastPathComponent) not writable: give the signd user write access to it (and its directory)")
         }
         for dir in spoolDirectories where access(dir, W_OK) != 0 {
-            problems.append("spool directory \(dir) not writable")
+            problems.append("spool directory \(dir) not writable: give the signd user write access to it")
         }
         if let ca, !(await Self.reachable(ca.url)) {
-            problems.append("CA \(Self.redacted(ca.url)) unreachable")
+            problems.append("CA \(Self.redacted(ca.url)) unreachable: check ca.ejbca.baseURL and the network; enrollments and renewals are retried meanwhile")
         }
         if !tsas.isEmpty {
             var any = false
@@ -52,7 +52,7 @@ actor ReadinessProbe {
                 any = true
                 break
             }
-            if !any { problems.append("no TSA reachable (\(tsas.map { Self.redacted($0.url) }.joined(separator: ", ")))") }
+            if !any { problems.append("no TSA reachable (\(tsas.map { Self.redacted($0.url) }.joined(separator: ", "))): check tsa.urls and the network; B-T jobs are retried meanwhile") }
         }
         cached = (Date(), problems)
         return problems
