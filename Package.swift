@@ -68,9 +68,14 @@ let package = Package(
 
         .target(name: "Jobs", swiftSettings: strict),
         .target(
+            name: "DatabaseSupport",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Audit",
             dependencies: [
-                "SigndCore",
+                "SigndCore", "DatabaseSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -79,7 +84,7 @@ let package = Package(
         .target(
             name: "StateStore",
             dependencies: [
-                "SigndCore",
+                "SigndCore", "DatabaseSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict

@@ -1,4 +1,5 @@
 import Crypto
+import DatabaseSupport
 import Foundation
 import GRDB
 import SigndCore
@@ -15,6 +16,8 @@ enum AuditHash {
 /// over the chain head so that even an operator cannot rewrite history unnoticed.
 public final class AuditLog: Sendable {
     public let writer: any DatabaseWriter
+    /// Appends are durable (`synchronous = FULL`) and concurrent ones share a commit (GroupCommit).
+    let commits: GroupCommit
     let clock: @Sendable () -> Date
 
     public init(path: String, clock: @escaping @Sendable () -> Date = { Date() }) throws {
@@ -25,6 +28,8 @@ public final class AuditLog: Sendable {
         let pool = try DatabasePool(path: path, configuration: config)
         chmod(path, 0o640)
         writer = pool
+        try GroupCommit.makeDurable(pool)
+        commits = GroupCommit(pool)
         self.clock = clock
         try Self.migrator.migrate(pool)
     }
@@ -36,13 +41,16 @@ public final class AuditLog: Sendable {
         }
         var config = Configuration()
         config.readonly = true
-        writer = try DatabaseQueue(path: path, configuration: config)
+        let queue = try DatabaseQueue(path: path, configuration: config)
+        writer = queue
+        commits = GroupCommit(queue)
         clock = { Date() }
     }
 
     public init(inMemoryWithClock clock: @escaping @Sendable () -> Date = { Date() }) throws {
         let queue = try DatabaseQueue()
         writer = queue
+        commits = GroupCommit(queue)
         self.clock = clock
         try Self.migrator.migrate(queue)
     }
@@ -101,7 +109,7 @@ public final class AuditLog: Sendable {
         encoder.outputFormatting = [.sortedKeys]
         let details = String(decoding: try encoder.encode(entry.details), as: UTF8.self)
         // Cached prepared statements: this runs several times per job.
-        return try writer.write { db in
+        return try commits.write { db in
             if oncePerJob, let jobId = entry.jobId,
                let existing = try AuditEventRecord.fetchOne(
                    db.cachedStatement(sql: "SELECT * FROM event WHERE jobId = ? AND type = ? ORDER BY seq LIMIT 1"),
@@ -182,7 +190,7 @@ public final class AuditLog: Sendable {
 
     /// Stores an RFC 3161 token over the head's hash (caller obtains and verifies it).
     public func storeAnchor(seq: Int64, hash: String, token: [UInt8]) throws {
-        try writer.write { db in
+        try commits.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO anchor (seq, hash, token, at) VALUES (?, ?, ?, ?)",
                            arguments: [seq, hash, Data(token), Self.timestamp(clock())])
         }

@@ -75,9 +75,9 @@ enum SpoolFiles {
 
     static func isSymlink(_ path: String) -> Bool { FileStatus(path: path)?.kind == .symlink }
 
+    /// Shared with concurrent callers of the same directory (DirectorySync).
     static func fsyncDirectory(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { _ = fsync(fd); close(fd) }
+        DirectorySync.sync(path)
     }
 }
 

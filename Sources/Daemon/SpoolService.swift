@@ -64,8 +64,12 @@ public final class SpoolService: Sendable {
     let rescanInterval: TimeInterval
     let logger: Logger
     let queue: IntakeQueue
+    /// Threads the workers run on (nil: Swift's cooperative pool).
+    let threads: WorkerThreads?
 
-    public init(pipeline: JobPipeline, layout: SpoolLayout, workers: Int = 2, rescanInterval: TimeInterval = 5, logger: Logger) {
+    public init(pipeline: JobPipeline, layout: SpoolLayout, workers: Int = 2, rescanInterval: TimeInterval = 5,
+                threads: WorkerThreads? = nil, logger: Logger) {
+        self.threads = threads
         let metrics = pipeline.metrics
         self.queue = IntakeQueue(depthChanged: { metrics.queueDepth($0) })
         self.pipeline = pipeline
@@ -103,7 +107,7 @@ public final class SpoolService: Sendable {
                 }
             }
             for _ in 0..<workers {
-                group.addTask {
+                group.addTask(executorPreference: threads) {
                     while let name = await self.queue.next() {
                         if name.hasPrefix(Self.signaturePrefix) {
                             await self.pipeline.handleSignature(fileName: String(name.dropFirst(Self.signaturePrefix.count)))

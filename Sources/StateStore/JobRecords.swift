@@ -51,7 +51,7 @@ extension StateDatabase {
     /// Claims a job id. Returns nil when the id is already known (a duplicate), with the
     /// existing record.
     public func claimJob(_ record: JobRecord) throws -> (claimed: Bool, existing: JobRecord?) {
-        try writer.write { db in
+        try write { db in
             if let existing = try JobRecord.fetchOne(db, key: record.jobId) { return (false, existing) }
             try record.insert(db)
             return (true, nil)
@@ -65,7 +65,7 @@ extension StateDatabase {
     public func setJobState(_ id: String, _ state: JobState, now: Date, errorCode: String? = nil, resultPath: String? = nil) throws {
         // One cached statement (several state changes per job); a missing job changes nothing.
         // A state change ends any scheduled retry (the retry is what made the progress).
-        try writer.write { db in
+        try write { db in
             try db.cachedStatement(sql: """
                 UPDATE job SET state = ?, updatedAt = ?, errorCode = COALESCE(?, errorCode), resultPath = COALESCE(?, resultPath),
                                nextAttemptAt = NULL
@@ -77,13 +77,13 @@ extension StateDatabase {
     /// Notes the code a job is failing with before its files move, so that a failure cut short
     /// by a crash keeps its code.
     public func noteJobError(_ id: String, code: String) throws {
-        try writer.write { db in
+        try write { db in
             try db.execute(sql: "UPDATE job SET errorCode = ? WHERE jobId = ?", arguments: [code, id])
         }
     }
 
     public func awaitSignature(_ id: String, deadline: Date, now: Date) throws {
-        try writer.write { db in
+        try write { db in
             guard var job = try JobRecord.fetchOne(db, key: id) else { return }
             job.state = .awaitingSignature
             job.signatureDeadline = deadline
@@ -93,7 +93,7 @@ extension StateDatabase {
     }
 
     public func scheduleJobRetry(_ id: String, at date: Date, now: Date, errorCode: String) throws {
-        try writer.write { db in
+        try write { db in
             guard var job = try JobRecord.fetchOne(db, key: id) else { return }
             job.attempts += 1
             job.nextAttemptAt = date

@@ -17,7 +17,7 @@ extension StateDatabase {
     /// Registers a device for a user (creating the user if new). A device id is registered once.
     @discardableResult
     public func registerDevice(id: String, userId: String, publicKeyDER: [UInt8]?, now: Date) throws -> DeviceRecord {
-        try writer.write { db in
+        try write { db in
             if try DeviceRecord.fetchOne(db, key: id) != nil {
                 throw StateStoreError(code: "device.exists", message: "device \(id) is already registered; use another device id or remove the old one first")
             }
@@ -43,7 +43,7 @@ extension StateDatabase {
     /// A removed device stays removed.
     @discardableResult
     public func setDeviceStatus(_ id: String, to status: DeviceStatus, now: Date) throws -> DeviceRecord {
-        try writer.write { db in
+        try write { db in
             guard var device = try DeviceRecord.fetchOne(db, key: id) else {
                 throw StateStoreError(code: "device.unknown", message: "no device \(id) is registered")
             }
@@ -61,7 +61,7 @@ extension StateDatabase {
     /// Counts a failed authorization; the `maxFailures`th consecutive failure blocks the device.
     @discardableResult
     public func recordFailedAuthorization(deviceId: String, maxFailures: Int, now: Date) throws -> DeviceRecord? {
-        try writer.write { db in
+        try write { db in
             guard var device = try DeviceRecord.fetchOne(db, key: deviceId) else { return nil }
             device.failedAttempts += 1
             if device.failedAttempts >= maxFailures, device.status == .active { device.status = .blocked }
@@ -72,7 +72,7 @@ extension StateDatabase {
     }
 
     public func recordSuccessfulAuthorization(deviceId: String, now: Date) throws {
-        try writer.write { db in
+        try write { db in
             guard var device = try DeviceRecord.fetchOne(db, key: deviceId), device.failedAttempts != 0 else { return }
             device.failedAttempts = 0
             device.updatedAt = now
@@ -83,7 +83,7 @@ extension StateDatabase {
     /// Records a nonce as used until it expires, with the job that used it. Returns false when it
     /// was already used (replay).
     public func consumeNonce(_ nonce: String, deviceId: String, jobId: String? = nil, expiresAt: Date, now: Date) throws -> Bool {
-        try writer.write { db in
+        try write { db in
             try db.execute(sql: "DELETE FROM usedNonce WHERE expiresAt < ?", arguments: [now])
             if try Row.fetchOne(db, sql: "SELECT 1 FROM usedNonce WHERE nonce = ?", arguments: [nonce]) != nil { return false }
             try db.execute(sql: "INSERT INTO usedNonce (nonce, deviceId, expiresAt, jobId) VALUES (?, ?, ?, ?)", arguments: [nonce, deviceId, expiresAt, jobId])
@@ -110,7 +110,7 @@ extension StateDatabase {
 
 extension StateDatabase {
     public func storeCSR(deviceId: String, der: [UInt8], origin: String, now: Date) throws -> CSRRecord {
-        try writer.write { db in
+        try write { db in
             var record = CSRRecord(id: nil, deviceId: deviceId, der: Data(der), origin: origin, createdAt: now)
             try record.insert(db)
             return record
@@ -124,7 +124,7 @@ extension StateDatabase {
     /// Stores a newly issued certificate as the device's active one; earlier active certificates
     /// of the device become `superseded` (kept for validating earlier signatures).
     public func storeIssuedCertificate(_ record: CertificateRecord) throws {
-        try writer.write { db in
+        try write { db in
             try db.execute(sql: "UPDATE certificate SET status = 'superseded', supersededBy = ? WHERE deviceId = ? AND status = 'active'",
                            arguments: [record.serial, record.deviceId])
             try record.insert(db)
@@ -156,7 +156,7 @@ extension StateDatabase {
     }
 
     public func markRevoked(serial: String, reason: String, at date: Date) throws {
-        try writer.write { db in
+        try write { db in
             guard var cert = try CertificateRecord.fetchOne(db, key: serial.lowercased()) else {
                 throw StateStoreError(code: "certificate.unknown", message: "no certificate with serial \(serial)")
             }
@@ -170,7 +170,7 @@ extension StateDatabase {
     /// Marks active certificates past their notAfter as expired; returns how many.
     @discardableResult
     public func expireCertificates(now: Date) throws -> Int {
-        try writer.write { db in
+        try write { db in
             try db.execute(sql: "UPDATE certificate SET status = 'expired' WHERE status = 'active' AND notAfter <= ?", arguments: [now])
             return db.changesCount
         }
@@ -192,7 +192,7 @@ extension StateDatabase {
     }
 
     public func recordRenewalFailure(serial: String, message: String, retryAt: Date, now: Date) throws {
-        try writer.write { db in
+        try write { db in
             guard var cert = try CertificateRecord.fetchOne(db, key: serial) else { return }
             cert.renewalFailures += 1
             cert.nextRenewalAttempt = retryAt
@@ -203,7 +203,7 @@ extension StateDatabase {
     }
 
     public func recordRenewalSuccess(oldSerial: String, newSerial: String, now: Date) throws {
-        try writer.write { db in
+        try write { db in
             var attempt = RenewalAttemptRecord(id: nil, serial: oldSerial, at: now, outcome: "renewed", newSerial: newSerial, message: nil)
             try attempt.insert(db)
         }
@@ -218,7 +218,7 @@ extension StateDatabase {
     }
 
     public func storeCloudKey(deviceId: String, sealedKeyJSON: String, now: Date) throws {
-        try writer.write { db in
+        try write { db in
             try CloudKeyRecord(deviceId: deviceId, sealedKey: sealedKeyJSON, createdAt: now).save(db)
         }
     }
@@ -231,7 +231,7 @@ extension StateDatabase {
 extension StateDatabase {
     /// Replaces every cloud key's sealed form in one transaction (KEK rotation).
     public func resealCloudKeys(_ transform: (String) throws -> String) throws -> Int {
-        try writer.write { db in
+        try write { db in
             var count = 0
             for var record in try CloudKeyRecord.fetchAll(db) {
                 let resealed = try transform(record.sealedKey)

@@ -1,3 +1,4 @@
+import DatabaseSupport
 import Foundation
 import GRDB
 
@@ -7,6 +8,9 @@ import GRDB
 /// intent-named methods.
 public final class StateDatabase: Sendable {
     public let writer: any DatabaseWriter
+    /// Every write goes through here: durable (`synchronous = FULL`) and shared with concurrent
+    /// callers' writes in one commit (GroupCommit).
+    public let commits: GroupCommit
 
     /// Opens (creating if needed) the database file, mode 0600, and migrates it.
     public init(path: String) throws {
@@ -18,6 +22,8 @@ public final class StateDatabase: Sendable {
         let pool = try DatabasePool(path: path, configuration: config)
         chmod(path, 0o600)
         writer = pool
+        try GroupCommit.makeDurable(pool)
+        commits = GroupCommit(pool)
         try Self.migrator.migrate(pool)
     }
 
@@ -27,7 +33,13 @@ public final class StateDatabase: Sendable {
         config.foreignKeysEnabled = true
         let queue = try DatabaseQueue(configuration: config)
         writer = queue
+        commits = GroupCommit(queue)
         try Self.migrator.migrate(queue)
+    }
+
+    /// A write transaction, committed together with concurrent callers' (GroupCommit).
+    public func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try commits.write(body)
     }
 
     static var migrator: DatabaseMigrator {

@@ -18,6 +18,8 @@ struct SigndConfiguration: Codable, Sendable {
         /// Default appearance texts for sign manifests (the manifest's own fields win).
         var appearance: SignManifest.Appearance?
         var workers: Int?
+        /// Workers when `workers` is not set (docs/performance.md: waits for fsync overlap).
+        static let defaultWorkers = 2
         var documentTimeoutSeconds: Double?
         var externalSignatureTimeoutSeconds: Double?
     }

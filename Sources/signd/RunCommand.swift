@@ -64,6 +64,8 @@ struct RunCommand: AsyncParsableCommand {
             let spoolConfigs = configuration.spools ?? [SigndConfiguration.Spool(name: "default")]
             var services: [SpoolService] = []
             var pipelines: [String: JobPipeline] = [:]
+            // One thread per worker, all spools together (WorkerThreads: blocking waits off the cooperative pool).
+            let threads = WorkerThreads(count: spoolConfigs.reduce(0) { $0 + max(1, $1.workers ?? SigndConfiguration.Spool.defaultWorkers) })
             for s in spoolConfigs {
                 let layout = SpoolLayout(name: s.name, spoolRoot: root)
                 let pc = try configuration.pipelineConfiguration(s)
@@ -71,7 +73,8 @@ struct RunCommand: AsyncParsableCommand {
                                                 caChain: caChain, timestamper: timestamper, clock: { Date() }, logger: logger)
                 let pipeline = JobPipeline(layout: layout, configuration: pc, dependencies: deps)
                 pipelines[s.name] = pipeline
-                services.append(SpoolService(pipeline: pipeline, layout: layout, workers: s.workers ?? 2, logger: logger))
+                services.append(SpoolService(pipeline: pipeline, layout: layout, workers: s.workers ?? SigndConfiguration.Spool.defaultWorkers,
+                                              threads: threads, logger: logger))
             }
             let pipelinesByName = pipelines
             let renewal = RenewalScheduler(enrollment: enrollment, configuration: try configuration.renewalConfiguration)

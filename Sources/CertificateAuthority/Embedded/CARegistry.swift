@@ -22,6 +22,8 @@ final class CARegistry: Sendable {
             config.busyMode = .timeout(10)
             let pool = try DatabasePool(path: path, configuration: config)
             chmod(path, 0o600)
+            // Issued and revoked certificates must survive a power loss (GRDB's WAL default is NORMAL).
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
             writer = pool
         } catch {

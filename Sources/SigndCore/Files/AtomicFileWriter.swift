@@ -65,8 +65,7 @@ public final class AtomicFileWriter {
             throw FileWriteError(message: "cannot rename \(temporaryPath) to \(path): \(String(cString: strerror(errno)))")
         }
         committed = true
-        let dfd = open(AtomicFileWriter.directory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+        DirectorySync.sync(AtomicFileWriter.directory(of: path))
     }
 
     static func directory(of path: String) -> String {
