@@ -238,7 +238,7 @@ let package = Package(
         .testTarget(
             name: "StateStoreTests",
             dependencies: [
-                "StateStore", "SigndCore", "CertificateLifecycle", "CertificateAuthority", "TestSupport",
+                "StateStore", "SigndCore", "CertificateLifecycle", "CertificateAuthority", "TestSupport", "DatabaseSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -40,10 +40,10 @@ struct AdministrativeResult: Codable, Sendable {
 }
 
 /// Administrative jobs (`enroll`, `device`, `revoke`) from the spool: one short step each. The
-/// manifest is claimed into work/<job>/ and recorded in the job table (state claimed → delivered
+/// manifest is claimed into work/ (work/<job>.manifest.json) and recorded in the job table (state claimed → delivered
 /// | failed, documentSha256 = SHA-256 of the manifest bytes), the change is applied through the
 /// same services the CLI uses (EnrollmentService, DeviceRegistry, the CA), the result is written
-/// to work/<job>/result.json, the manifest is archived and the result published to done/.
+/// to work/<job>.result.json, the manifest is archived and the result published to done/.
 /// A job id is processed once: the job table is shared with sign jobs.
 extension JobPipeline {
     /// The profile reserved for signd's own TSA certificate; never issued to a device.
@@ -61,18 +61,16 @@ extension JobPipeline {
                             jobId: jobId, auditType: .inputRejected)
             return .rejected(code: "job.duplicate")
         }
-        let workDir = layout.work + "/" + jobId
-        do {
-            try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o750])
-        } catch {
-            rejectUnclaimed(files: [name], baseName: jobId + ".duplicate", code: "job.duplicate",
-                            message: "job \(jobId) is already in progress; use a new job id for a new job", jobId: jobId, auditType: .inputRejected)
-            return .rejected(code: "job.duplicate")
-        }
+        let work = layout.workFiles(jobId)
         let digest = Hex.encode(Array(SHA256.hash(data: data)))
         do {
-            try SpoolFiles.move(path, to: workDir + "/manifest.json")
-            SpoolFiles.fsyncDirectory(workDir)
+            // The manifest's no-replace rename into work/ is the claim: a second claimant finds it taken.
+            guard !work.exists, try SpoolFiles.claim(path, to: work.manifest) else {
+                rejectUnclaimed(files: [name], baseName: jobId + ".duplicate", code: "job.duplicate",
+                                message: "job \(jobId) is already in progress; use a new job id for a new job", jobId: jobId, auditType: .inputRejected)
+                return .rejected(code: "job.duplicate")
+            }
+            SpoolFiles.fsyncDirectory(layout.work)
             SpoolFiles.fsyncDirectory(layout.incoming)
             _ = try deps.database.claimJob(administrativeRecord(manifest, digest: digest))
         } catch {
@@ -84,10 +82,10 @@ extension JobPipeline {
         return .processed(jobId: jobId)
     }
 
-    /// recover(): a work directory without a job row whose manifest is administrative (a crash
+    /// recover(): work files without a job row whose manifest is administrative (a crash
     /// between the claim's rename and its insert). Claims and runs it; false for sign jobs.
-    func recoverAdministrativeClaim(jobId: String, workDir: String) async -> Bool {
-        guard let data = try? SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes),
+    func recoverAdministrativeClaim(jobId: String, work: WorkFiles) async -> Bool {
+        guard let data = try? SpoolFiles.readRegular(work.manifest, limit: ManifestValidator.maximumManifestBytes),
               let manifest = try? ManifestValidator.parseJob(data, defaults: configuration.manifestDefaults) else { return false }
         if case .sign = manifest { return false }
         guard manifest.jobId == jobId else { return true }  // not ours to run; left for the operator
@@ -106,9 +104,9 @@ extension JobPipeline {
     /// jobs whose manifest is nowhere to be found, which the sign path reports).
     func processAdministrative(job: JobRecord, resumed: Bool, logger: Logger) async -> Bool {
         let jobId = job.jobId
-        let workDir = layout.work + "/" + jobId
+        let work = layout.workFiles(jobId)
         let limit = ManifestValidator.maximumManifestBytes
-        if let data = try? SpoolFiles.readRegular(workDir + "/manifest.json", limit: limit) {
+        if let data = try? SpoolFiles.readRegular(work.manifest, limit: limit) {
             guard let manifest = try? ManifestValidator.parseJob(data, defaults: configuration.manifestDefaults) else { return false }
             if case .sign = manifest { return false }
             await runAdministrative(job: job, manifest: manifest, resumed: resumed, logger: logger)
@@ -132,14 +130,14 @@ extension JobPipeline {
     }
 
     func runAdministrative(job: JobRecord, manifest: JobManifest, resumed: Bool, logger: Logger) async {
-        let workDir = layout.work + "/" + job.jobId
+        let work = layout.workFiles(job.jobId)
         if resumed && job.state == .claimed {
             // A crash between the claim and its audit record: record it now (once).
             var details = receivedDetails(manifest, digest: job.documentSha256)
             details["recovered"] = "true"
             auditAdministrative(.jobReceived, manifest, details: details)
         }
-        if SpoolFiles.isRegularFile(workDir + "/result.json") {
+        if SpoolFiles.isRegularFile(work.result) {
             // Applied before a crash; only the delivery is missing.
             finishAdministrativeDelivery(job: job, manifest: manifest, logger: logger)
             return
@@ -164,7 +162,7 @@ extension JobPipeline {
             let result = try await applyAdministrative(manifest, job: job, resumed: resumed)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let writer = try AtomicFileWriter(path: workDir + "/result.json")
+            let writer = try AtomicFileWriter(path: work.result)
             try writer.write(Array(try encoder.encode(result)))
             try writer.commit()
             finishAdministrativeDelivery(job: job, manifest: manifest, logger: logger)
@@ -401,17 +399,17 @@ extension JobPipeline {
     // MARK: - Delivery and failure
 
     /// Archives the manifest, publishes done/<job>.result.json (rename: it appears complete),
-    /// records job.delivered, then the state, then removes work/<job>/. Every step can be redone
+    /// records job.delivered, then the state, then removes the job's work files. Every step can be redone
     /// after a crash.
     func finishAdministrativeDelivery(job: JobRecord, manifest: JobManifest, logger: Logger) {
-        let workDir = layout.work + "/" + job.jobId
+        let work = layout.workFiles(job.jobId)
         let resultPath = layout.done + "/\(job.jobId).result.json"
-        if SpoolFiles.isRegularFile(workDir + "/manifest.json") {
-            _ = try? SpoolFiles.move(workDir + "/manifest.json", to: layout.archive + "/\(job.jobId).json")
+        if SpoolFiles.isRegularFile(work.manifest) {
+            _ = try? SpoolFiles.move(work.manifest, to: layout.archive + "/\(job.jobId).json")
             SpoolFiles.fsyncDirectory(layout.archive)
         }
-        if SpoolFiles.isRegularFile(workDir + "/result.json") {
-            guard rename(workDir + "/result.json", resultPath) == 0 else {
+        if SpoolFiles.isRegularFile(work.result) {
+            guard rename(work.result, resultPath) == 0 else {
                 logger.error("cannot publish the result; will retry", metadata: ["path": .string(resultPath), "error": .string(String(cString: strerror(errno)))])
                 try? deps.database.scheduleJobRetry(job.jobId, at: now.addingTimeInterval(configuration.retryBase), now: now, errorCode: "spool.io")
                 return
@@ -426,13 +424,13 @@ extension JobPipeline {
             .flatMap { try? JSONDecoder().decode(AdministrativeResult.self, from: $0) }?.status ?? ""
         auditAdministrative(.jobDelivered, manifest, details: ["output": resultPath, "status": status])
         try? deps.database.setJobState(job.jobId, .delivered, now: now, resultPath: resultPath)
-        try? FileManager.default.removeItem(atPath: workDir)
+        work.removeAll()
         logger.info("job delivered", metadata: ["type": .string(manifest.type), "status": .string(status)])
     }
 
     func failAdministrative(job: JobRecord, manifest: JobManifest, code: String, message: String, retryable: Bool, logger: Logger) {
         let jobId = job.jobId
-        let workDir = layout.work + "/" + jobId
+        let work = layout.workFiles(jobId)
         let report = layout.failed + "/\(jobId).error.json"
         // The report first: a crash before the manifest leaves work/ is finished from it with the
         // real code (runAdministrative), and so is one after (processAdministrative).
@@ -443,8 +441,8 @@ extension JobPipeline {
                 logger.error("cannot write the error report", metadata: ["path": .string(report), "error": .string("\(error)")])
             }
         }
-        if SpoolFiles.isRegularFile(workDir + "/manifest.json") {
-            _ = try? SpoolFiles.move(workDir + "/manifest.json", to: layout.failed + "/\(jobId).json")
+        if SpoolFiles.isRegularFile(work.manifest) {
+            _ = try? SpoolFiles.move(work.manifest, to: layout.failed + "/\(jobId).json")
             SpoolFiles.fsyncDirectory(layout.failed)
         }
         // Once: a crash after the event and before the state change makes the daemon come here again.
@@ -452,7 +450,7 @@ extension JobPipeline {
             auditAdministrative(.jobFailed, manifest, outcome: "failure", details: ["code": code, "message": message, "type": manifest.type], once: false)
         }
         try? deps.database.setJobState(jobId, .failed, now: now, errorCode: code, resultPath: report)
-        try? FileManager.default.removeItem(atPath: workDir)
+        work.removeAll()
         logger.warning("job failed", metadata: ["code": .string(code), "type": .string(manifest.type)])
     }
 

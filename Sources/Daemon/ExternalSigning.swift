@@ -41,8 +41,8 @@ struct DeviceSignatureFile: Codable {
 
 extension JobPipeline {
     /// Phase one: checks the device and its certificate, prepares the PDF and the signed
-    /// attributes (signing time frozen now), persists the state in work/<job>/ and hands out the DTBS.
-    func prepareExternal(manifest: SignManifest, job: JobRecord, workDir: String, logger: Logger) async throws {
+    /// attributes (signing time frozen now), persists the state in work/<job>.external-state.json and hands out the DTBS.
+    func prepareExternal(manifest: SignManifest, job: JobRecord, work: WorkFiles, logger: Logger) async throws {
         let deviceId = manifest.signer.deviceId
         guard let device = try deps.database.device(deviceId), device.userId == manifest.signer.userId else {
             throw SpoolError("sca.denied", "The signing authorization was not accepted.")
@@ -72,8 +72,8 @@ extension JobPipeline {
             guard let timestamper = deps.timestamper else { throw SpoolError("tsa.notConfigured", "the job asks for B-T but no TSA is configured") }
             reserve = timestamper.reservedTokenSize
         }
-        let state = try PDFSigningService().prepareExternal(inputPath: workDir + "/document.pdf", builder: builder, request: request, timestampReserve: reserve)
-        let stateWriter = try AtomicFileWriter(path: workDir + "/external-state.json", mode: 0o600)
+        let state = try PDFSigningService().prepareExternal(inputPath: work.document, builder: builder, request: request, timestampReserve: reserve)
+        let stateWriter = try AtomicFileWriter(path: work.externalState, mode: 0o600)
         try stateWriter.write(Array(try JSONEncoder().encode(state)))
         try stateWriter.commit()
 
@@ -104,13 +104,13 @@ extension JobPipeline {
     /// A job awaiting its signature after a restart or a scheduled retry: complete it if the
     /// signature was already taken in, else make sure the pending file is there.
     func resumeExternal(job: JobRecord, manifest: SignManifest, logger: Logger) async {
-        let workDir = layout.work + "/" + job.jobId
-        if SpoolFiles.isRegularFile(workDir + "/signature.json") {
+        let work = layout.workFiles(job.jobId)
+        if SpoolFiles.isRegularFile(work.signature) {
             await completeExternalJob(job: job, manifest: manifest, logger: logger)
             return
         }
         if !FileManager.default.fileExists(atPath: layout.pending + "/\(job.jobId).dtbs.json"),
-           let data = FileManager.default.contents(atPath: workDir + "/external-state.json"),
+           let data = FileManager.default.contents(atPath: work.externalState),
            let state = try? JSONDecoder().decode(ExternalSigningState.self, from: data), let deadline = job.signatureDeadline {
             if let pending = try? writePending(jobId: job.jobId, manifest: manifest, documentSha256: job.documentSha256, state: state, deadline: deadline) {
                 // Recorded once: the crash may have come before or after the first record.
@@ -154,20 +154,20 @@ extension JobPipeline {
         var logger = deps.logger
         logger[metadataKey: "job"] = .string(jobId)
         logger[metadataKey: "trace"] = .string(TraceID.make())
-        let workDir = layout.work + "/" + jobId
+        let work = layout.workFiles(jobId)
         // The prepared state itself is read (and checked) by completeExternalJob.
-        guard let manifest = try? ManifestValidator.parse(try SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes), defaults: configuration.manifestDefaults),
-              SpoolFiles.isRegularFile(workDir + "/external-state.json") else {
+        guard let manifest = try? ManifestValidator.parse(try SpoolFiles.readRegular(work.manifest, limit: ManifestValidator.maximumManifestBytes), defaults: configuration.manifestDefaults),
+              SpoolFiles.isRegularFile(work.externalState) else {
             rejectSignatureFile(path: path, baseName: base, code: "external.unknownJob", message: "the prepared state of job \(jobId) is missing", jobId: jobId)
             return
         }
         do {
-            try SpoolFiles.move(path, to: workDir + "/signature.json")
+            try SpoolFiles.move(path, to: work.signature)
         } catch {
             logger.error("taking in the signature file failed; it stays in signatures/", metadata: ["error": .string("\(error)")])
             return
         }
-        SpoolFiles.fsyncDirectory(workDir)
+        SpoolFiles.fsyncDirectory(layout.work)
         // The deadline applies to the signature's arrival; completion may be retried later.
         if let deadline = job.signatureDeadline, now > deadline {
             fail(jobId: jobId, manifest: manifest, code: "external.expired",
@@ -177,18 +177,18 @@ extension JobPipeline {
         await completeExternalJob(job: job, manifest: manifest, logger: logger)
     }
 
-    /// Verifies the signature in work/<job>/signature.json over the issued DTBS and completes,
+    /// Verifies the signature in work/<job>.signature.json over the issued DTBS and completes,
     /// checks and delivers the PDF. Infrastructure failures (TSA unreachable) are retried: the
     /// user already approved on the phone.
     func completeExternalJob(job: JobRecord, manifest: SignManifest, logger: Logger) async {
         let jobId = job.jobId
-        let workDir = layout.work + "/" + jobId
-        guard let stateData = FileManager.default.contents(atPath: workDir + "/external-state.json"),
+        let work = layout.workFiles(jobId)
+        guard let stateData = FileManager.default.contents(atPath: work.externalState),
               let state = try? JSONDecoder().decode(ExternalSigningState.self, from: stateData) else {
             fail(jobId: jobId, manifest: manifest, code: "external.unknownJob", message: "the prepared state of job \(jobId) is missing", retryable: false, logger: logger)
             return
         }
-        guard let sigData = try? SpoolFiles.readRegular(workDir + "/signature.json", limit: 64 * 1024),
+        guard let sigData = try? SpoolFiles.readRegular(work.signature, limit: 64 * 1024),
               let file = try? JSONDecoder().decode(DeviceSignatureFile.self, from: sigData) else {
             fail(jobId: jobId, manifest: manifest, code: "external.malformedSignature", message: "the signature file of job \(jobId) cannot be read", retryable: false, logger: logger)
             return
@@ -211,9 +211,9 @@ extension JobPipeline {
             return
         }
         do {
-            let output = workDir + "/signed.pdf"
+            let output = work.signed
             let timestamper = manifest.level == .bt ? deps.timestamper : nil
-            _ = try await PDFSigningService().completeExternal(inputPath: workDir + "/document.pdf", outputPath: output, state: state,
+            _ = try await PDFSigningService().completeExternal(inputPath: work.document, outputPath: output, state: state,
                                                                signature: der, timestamper: timestamper)
             try? deps.database.recordSuccessfulAuthorization(deviceId: manifest.signer.deviceId, now: now)
             audit(.jobAuthorized, manifest: manifest, digest: job.documentSha256, details: ["kind": "external-device-signature"])
@@ -226,7 +226,7 @@ extension JobPipeline {
             try? FileManager.default.removeItem(atPath: layout.pending + "/\(jobId).dtbs.json")
             var signedJob = job
             signedJob.state = .signed
-            try deliver(job: signedJob, manifest: manifest, workDir: workDir, logger: logger)
+            try deliver(job: signedJob, manifest: manifest, work: work, logger: logger)
         } catch let e as PAdESError where e.code == .signatureInvalid {
             countFailure(manifest: manifest, job: job, code: "external.badSignature", reason: e.message)
             fail(jobId: jobId, manifest: manifest, code: "external.badSignature",
@@ -249,14 +249,14 @@ extension JobPipeline {
         let jobs = ((try? deps.database.unfinishedJobs(spool: layout.name)) ?? [])
             .filter { $0.state == .awaitingSignature && ($0.signatureDeadline.map { $0 < now } ?? false) && !bookkeeping.isInFlight($0.jobId) }
             // A signature taken in before the deadline is being completed (or retried), not late.
-            .filter { !SpoolFiles.isRegularFile(layout.work + "/\($0.jobId)/signature.json") }
+            .filter { !SpoolFiles.isRegularFile(layout.workFiles($0.jobId).signature) }
         for candidate in jobs {
             // Held while expiring, and re-read: a worker may have taken the signature in since.
             guard bookkeeping.begin(candidate.jobId) else { continue }
             defer { bookkeeping.end(candidate.jobId) }
             guard let job = try? deps.database.job(candidate.jobId), job.state == .awaitingSignature,
-                  !SpoolFiles.isRegularFile(layout.work + "/\(job.jobId)/signature.json") else { continue }
-            guard let manifest = try? ManifestValidator.parse(try SpoolFiles.readRegular(layout.work + "/\(job.jobId)/manifest.json", limit: ManifestValidator.maximumManifestBytes), defaults: configuration.manifestDefaults) else { continue }
+                  !SpoolFiles.isRegularFile(layout.workFiles(job.jobId).signature) else { continue }
+            guard let manifest = try? ManifestValidator.parse(try SpoolFiles.readRegular(layout.workFiles(job.jobId).manifest, limit: ManifestValidator.maximumManifestBytes), defaults: configuration.manifestDefaults) else { continue }
             fail(jobId: job.jobId, manifest: manifest, code: "external.expired",
                  message: "no device signature arrived before the deadline; submit the job again", retryable: false, logger: deps.logger)
         }

@@ -193,28 +193,27 @@ public final class JobPipeline: Sendable {
         }
         bookkeeping.forget(key)
 
-        // Claim: move both files into work/<job>/ (atomic renames), then record the job.
-        let workDir = layout.work + "/" + manifest.jobId
-        do {
-            try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o750])
-        } catch {
-            rejectUnclaimed(files: [name, manifest.document.file], baseName: manifest.jobId + ".duplicate", code: "job.duplicate",
-                            message: "job \(manifest.jobId) is already in progress; use a new job id for a new job", jobId: manifest.jobId, auditType: .inputRejected)
-            return .rejected(code: "job.duplicate")
-        }
+        // Claim: move both files into work/ (atomic renames), then record the job. The
+        // manifest's no-replace rename is the claim: a second claimant of the job id finds it taken.
+        let work = layout.workFiles(manifest.jobId)
         do {
             // Manifest first: after a crash between the two renames, recovery finds the PDF in
             // incoming/ by the name the manifest gives.
-            try SpoolFiles.move(path, to: workDir + "/manifest.json")
+            guard !work.exists, try SpoolFiles.claim(path, to: work.manifest) else {
+                rejectUnclaimed(files: [name, manifest.document.file], baseName: manifest.jobId + ".duplicate", code: "job.duplicate",
+                                message: "job \(manifest.jobId) is already in progress; use a new job id for a new job", jobId: manifest.jobId, auditType: .inputRejected)
+                return .rejected(code: "job.duplicate")
+            }
             do {
-                try SpoolFiles.move(pdfPath, to: workDir + "/document.pdf")
+                guard try SpoolFiles.claim(pdfPath, to: work.document) else {
+                    throw SpoolError("spool.io", "\(work.document) exists")
+                }
             } catch {
                 // Undo: the manifest goes back to incoming/ and is looked at again.
-                _ = try? SpoolFiles.move(workDir + "/manifest.json", to: path)
-                try? FileManager.default.removeItem(atPath: workDir)
+                _ = try? SpoolFiles.move(work.manifest, to: path)
                 throw error
             }
-            SpoolFiles.fsyncDirectory(workDir)
+            SpoolFiles.fsyncDirectory(layout.work)
             SpoolFiles.fsyncDirectory(layout.incoming)
         } catch {
             deps.logger.error("claiming job failed", metadata: ["job": .string(manifest.jobId), "trace": .string(TraceID.make()), "error": .string("\(error)")])
@@ -222,12 +221,11 @@ public final class JobPipeline: Sendable {
         }
         // The file hashed must be the file claimed: a producer that replaced the PDF between the
         // hash and the rename gets its new file checked again (never signed on a guess).
-        if let hashed = hashedIdentity, let claimed = FileStatus(path: workDir + "/document.pdf"),
+        if let hashed = hashedIdentity, let claimed = FileStatus(path: work.document),
            hashed.inode != claimed.inode || hashed.device != claimed.device || hashed.size != claimed.size || hashed.modified != claimed.modified,
-           (try? Self.sha256(ofFile: workDir + "/document.pdf")) != digest {
-            _ = try? SpoolFiles.move(workDir + "/document.pdf", to: pdfPath)
-            _ = try? SpoolFiles.move(workDir + "/manifest.json", to: path)
-            try? FileManager.default.removeItem(atPath: workDir)
+           (try? Self.sha256(ofFile: work.document)) != digest {
+            _ = try? SpoolFiles.move(work.document, to: pdfPath)
+            _ = try? SpoolFiles.move(work.manifest, to: path)
             deps.logger.warning("the PDF changed while it was claimed; looking at it again", metadata: ["job": .string(manifest.jobId)])
             return .waiting
         }
@@ -237,9 +235,9 @@ public final class JobPipeline: Sendable {
             if case (false, let existing?) = try deps.database.claimJob(record) {
                 // The job id was recorded meanwhile (another spool, or an administrative job of
                 // the same id): a duplicate. Its inputs go to failed/, nothing is lost.
-                _ = try? SpoolFiles.move(workDir + "/manifest.json", to: layout.failed + "/\(manifest.jobId).duplicate.json")
-                _ = try? SpoolFiles.move(workDir + "/document.pdf", to: layout.failed + "/\(manifest.jobId).duplicate.pdf")
-                try? FileManager.default.removeItem(atPath: workDir)
+                _ = try? SpoolFiles.move(work.manifest, to: layout.failed + "/\(manifest.jobId).duplicate.json")
+                _ = try? SpoolFiles.move(work.document, to: layout.failed + "/\(manifest.jobId).duplicate.pdf")
+                work.removeAll()
                 let report = layout.failed + "/\(manifest.jobId).duplicate.error.json"
                 try? Self.writeError(jobId: manifest.jobId, code: "job.duplicate",
                                      message: "job \(manifest.jobId) was already recorded (spool \(existing.spool), state \(existing.state.rawValue)); use a new job id for a new job",
@@ -266,48 +264,44 @@ public final class JobPipeline: Sendable {
     public func recover() async {
         // Temporary files of writers killed mid-write (AtomicFileWriter names them
         // .<name>.tmp-<random>); nothing else reads them.
-        for dir in [layout.done, layout.failed, layout.pending] {
+        for dir in [layout.done, layout.failed, layout.pending, layout.work] {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(".") && name.contains(".tmp-") {
                 try? FileManager.default.removeItem(atPath: dir + "/" + name)
             }
         }
-        let dirs = (try? FileManager.default.contentsOfDirectory(atPath: layout.work)) ?? []
-        // Unfinished jobs without a work directory: killed after delivery or failure moved the
+        let inWork = layout.jobsInWork()
+        let inWorkSet = Set(inWork)
+        // Unfinished jobs without files in work/: killed after delivery or failure moved the
         // files out but before the state row said so (older versions removed work/ first).
-        for job in (try? deps.database.unfinishedJobs(spool: layout.name)) ?? [] where !dirs.contains(job.jobId) {
+        for job in (try? deps.database.unfinishedJobs(spool: layout.name)) ?? [] where !inWorkSet.contains(job.jobId) {
             await process(jobId: job.jobId)
         }
-        for jobId in dirs.sorted() where !jobId.hasPrefix(".") {
-            let workDir = layout.work + "/" + jobId
+        for jobId in inWork {
+            let work = layout.workFiles(jobId)
             if let job = try? deps.database.job(jobId) {
                 if job.state != .delivered && job.state != .failed {
                     await process(jobId: jobId)
                 } else {
-                    // Finished, then killed before the work directory was removed.
-                    try? FileManager.default.removeItem(atPath: workDir)
+                    // Finished, then killed before its work files were removed.
+                    work.removeAll()
                 }
                 continue
             }
             // Crash during the claim: complete it from what is on disk.
-            if await recoverAdministrativeClaim(jobId: jobId, workDir: workDir) { continue }
-            var contents = (try? FileManager.default.contentsOfDirectory(atPath: workDir)) ?? []
-            if !contents.contains("manifest.json"), contents.contains("document.pdf"), let name = manifestInIncoming(forJob: jobId) {
+            if await recoverAdministrativeClaim(jobId: jobId, work: work) { continue }
+            if !SpoolFiles.isRegularFile(work.manifest), SpoolFiles.isRegularFile(work.document), let name = manifestInIncoming(forJob: jobId) {
                 // The PDF was moved before the manifest (the order of older versions).
-                _ = try? SpoolFiles.move(layout.incoming + "/" + name, to: workDir + "/manifest.json")
-                contents.append("manifest.json")
+                _ = try? SpoolFiles.move(layout.incoming + "/" + name, to: work.manifest)
             }
-            guard contents.contains("manifest.json") else {
-                if contents.isEmpty { try? FileManager.default.removeItem(atPath: workDir) }
-                continue
-            }
-            guard let data = try? SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes),
+            guard SpoolFiles.isRegularFile(work.manifest) else { continue }
+            guard let data = try? SpoolFiles.readRegular(work.manifest, limit: ManifestValidator.maximumManifestBytes),
                   let manifest = try? ManifestValidator.parse(data, defaults: configuration.manifestDefaults), manifest.jobId == jobId else { continue }
-            if !contents.contains("document.pdf") {
+            if !SpoolFiles.isRegularFile(work.document) {
                 let incomingPDF = layout.incoming + "/" + manifest.document.file
                 guard SpoolFiles.isRegularFile(incomingPDF), (try? Self.sha256(ofFile: incomingPDF)) == manifest.document.sha256 else { continue }
-                _ = try? SpoolFiles.move(incomingPDF, to: workDir + "/document.pdf")
+                _ = try? SpoolFiles.move(incomingPDF, to: work.document)
             }
-            guard let digest = try? Self.sha256(ofFile: workDir + "/document.pdf") else { continue }
+            guard let digest = try? Self.sha256(ofFile: work.document) else { continue }
             let record = JobRecord(jobId: jobId, spool: layout.name, state: .claimed, documentSha256: digest,
                                    userId: manifest.signer.userId, deviceId: manifest.signer.deviceId, now: now)
             _ = try? deps.database.claimJob(record)
@@ -345,7 +339,7 @@ public final class JobPipeline: Sendable {
     public func process(jobId: String, resumed: Bool = true, claimed: SignManifest? = nil) async {
         guard bookkeeping.begin(jobId) else { return }
         defer { bookkeeping.end(jobId) }
-        let workDir = layout.work + "/" + jobId
+        let work = layout.workFiles(jobId)
         guard var job = try? deps.database.job(jobId) else { return }
         // Finished (e.g. by another path since a retry list was made): nothing to do.
         if job.state == .delivered || job.state == .failed { return }
@@ -358,7 +352,7 @@ public final class JobPipeline: Sendable {
         if claimed == nil, await processAdministrative(job: job, resumed: resumed, logger: logger) { return }  // enroll/device/revoke: AdministrativeJobs.swift
         let manifest: SignManifest
         do {
-            manifest = try claimed ?? ManifestValidator.parse(try SpoolFiles.readRegular(workDir + "/manifest.json", limit: ManifestValidator.maximumManifestBytes), defaults: configuration.manifestDefaults)
+            manifest = try claimed ?? ManifestValidator.parse(try SpoolFiles.readRegular(work.manifest, limit: ManifestValidator.maximumManifestBytes), defaults: configuration.manifestDefaults)
         } catch {
             if job.state == .signed, FileManager.default.fileExists(atPath: layout.done + "/\(jobId).pdf") {
                 // Crash after the inputs were archived: only the result file may be missing.
@@ -380,7 +374,7 @@ public final class JobPipeline: Sendable {
                 return
             }
             if job.state == .claimed && manifest.mode == .external {
-                try await prepareExternal(manifest: manifest, job: job, workDir: workDir, logger: logger)
+                try await prepareExternal(manifest: manifest, job: job, work: work, logger: logger)
                 return
             }
             if job.state == .claimed && resumed {
@@ -410,7 +404,7 @@ public final class JobPipeline: Sendable {
                 job.state = .authorized
             }
             if job.state == .authorized {
-                let (serial, genTime) = try await sign(manifest: manifest, job: job, workDir: workDir)
+                let (serial, genTime) = try await sign(manifest: manifest, job: job, work: work)
                 audit(.jobSigned, manifest: manifest, digest: job.documentSha256, serial: serial,
                       details: ["level": manifest.level.rawValue])
                 if let genTime {
@@ -420,7 +414,7 @@ public final class JobPipeline: Sendable {
                 job.state = .signed
             }
             if job.state == .signed {
-                try await metrics.measure(.deliver) { try deliver(job: job, manifest: manifest, workDir: workDir, logger: logger) }
+                try await metrics.measure(.deliver) { try deliver(job: job, manifest: manifest, work: work, logger: logger) }
             }
         } catch {
             let (code, message) = Self.describe(error)
@@ -436,9 +430,9 @@ public final class JobPipeline: Sendable {
         }
     }
 
-    /// Signs work/<job>/document.pdf into work/<job>/signed.pdf and checks the result with our
+    /// Signs work/<job>.document.pdf into work/<job>.signed.pdf and checks the result with our
     /// own verifier. Returns the signer certificate serial.
-    func sign(manifest: SignManifest, job: JobRecord, workDir: String) async throws -> (serial: String, genTime: String?) {
+    func sign(manifest: SignManifest, job: JobRecord, work: WorkFiles) async throws -> (serial: String, genTime: String?) {
         // The level is part of what the user approved. A job resumed after a restart is parsed
         // again, and a manifest without `level` takes the spool's default as it is *now*: if
         // that changed, refuse rather than sign at a level nobody approved.
@@ -461,13 +455,13 @@ public final class JobPipeline: Sendable {
         let a = manifest.appearance
         let request = SignatureRequest(fieldName: a?.fieldName, signingTime: signingTime, reason: a?.reason, location: a?.location,
                                        contactInfo: a?.contactInfo, name: a?.name)
-        let output = workDir + "/signed.pdf"
+        let output = work.signed
         let timestamper: TimestampClient? = manifest.level == .bt ? deps.timestamper : nil
         if manifest.level == .bt && timestamper == nil {
             throw SpoolError("tsa.notConfigured", "the job asks for B-T but no TSA is configured")
         }
         _ = try await metrics.measure(.sign) {
-            try await PDFSigningService().sign(inputPath: workDir + "/document.pdf", outputPath: output, builder: builder,
+            try await PDFSigningService().sign(inputPath: work.document, outputPath: output, builder: builder,
                                                request: request, timestamper: timestamper)
         }
         let last = try await metrics.measure(.selfCheck) { try await selfCheck(output: output, level: manifest.level, signingTime: signingTime) }
@@ -493,18 +487,18 @@ public final class JobPipeline: Sendable {
     }
 
     /// Publishes the result: done/<job>.pdf, then done/<job>.result.json (written last: its
-    /// presence means the job is complete), archives the inputs, removes the work directory.
-    func deliver(job: JobRecord, manifest: SignManifest, workDir: String, logger: Logger) throws {
+    /// presence means the job is complete), archives the inputs, removes the job's work files.
+    func deliver(job: JobRecord, manifest: SignManifest, work: WorkFiles, logger: Logger) throws {
         let donePDF = layout.done + "/\(job.jobId).pdf"
-        if FileManager.default.fileExists(atPath: workDir + "/signed.pdf") {
-            guard rename(workDir + "/signed.pdf", donePDF) == 0 else {
+        if FileManager.default.fileExists(atPath: work.signed) {
+            guard rename(work.signed, donePDF) == 0 else {
                 throw SpoolError("spool.io", "cannot publish \(donePDF): \(String(cString: strerror(errno)))", retryable: true)
             }
             SpoolFiles.fsyncDirectory(layout.done)
         }
-        if SpoolFiles.isRegularFile(workDir + "/document.pdf") { try SpoolFiles.move(workDir + "/document.pdf", to: layout.archive + "/\(job.jobId).pdf") }
-        if SpoolFiles.isRegularFile(workDir + "/manifest.json") { try SpoolFiles.move(workDir + "/manifest.json", to: layout.archive + "/\(job.jobId).json") }
-        if SpoolFiles.isRegularFile(workDir + "/signature.json") { try SpoolFiles.move(workDir + "/signature.json", to: layout.archive + "/\(job.jobId).signature.json") }
+        if SpoolFiles.isRegularFile(work.document) { try SpoolFiles.move(work.document, to: layout.archive + "/\(job.jobId).pdf") }
+        if SpoolFiles.isRegularFile(work.manifest) { try SpoolFiles.move(work.manifest, to: layout.archive + "/\(job.jobId).json") }
+        if SpoolFiles.isRegularFile(work.signature) { try SpoolFiles.move(work.signature, to: layout.archive + "/\(job.jobId).signature.json") }
         SpoolFiles.fsyncDirectory(layout.archive)
         finishDelivery(job: job, manifest: manifest, logger: logger)
     }
@@ -527,7 +521,7 @@ public final class JobPipeline: Sendable {
         entry.outcome = "success"
         _ = try? deps.audit.append(entry, oncePerJob: true)
         try? deps.database.setJobState(job.jobId, .delivered, now: now, resultPath: donePDF)
-        try? FileManager.default.removeItem(atPath: layout.work + "/" + job.jobId)
+        layout.workFiles(job.jobId).removeAll()
         metrics.jobEnded(outcome: "delivered")
         metrics.record(.job, seconds: now.timeIntervalSince(job.createdAt))
         logger.info("job delivered")
@@ -536,21 +530,21 @@ public final class JobPipeline: Sendable {
     // MARK: - Failures
 
     func fail(jobId: String, manifest: SignManifest, code: String, message: String, retryable: Bool, logger: Logger) {
-        let workDir = layout.work + "/" + jobId
+        let work = layout.workFiles(jobId)
         try? deps.database.noteJobError(jobId, code: code)
-        if SpoolFiles.isRegularFile(workDir + "/document.pdf") { _ = try? SpoolFiles.move(workDir + "/document.pdf", to: layout.failed + "/\(jobId).pdf") }
-        if SpoolFiles.isRegularFile(workDir + "/manifest.json") { _ = try? SpoolFiles.move(workDir + "/manifest.json", to: layout.failed + "/\(jobId).json") }
-        if SpoolFiles.isRegularFile(workDir + "/signature.json") { _ = try? SpoolFiles.move(workDir + "/signature.json", to: layout.failed + "/\(jobId).signature.json") }
+        if SpoolFiles.isRegularFile(work.document) { _ = try? SpoolFiles.move(work.document, to: layout.failed + "/\(jobId).pdf") }
+        if SpoolFiles.isRegularFile(work.manifest) { _ = try? SpoolFiles.move(work.manifest, to: layout.failed + "/\(jobId).json") }
+        if SpoolFiles.isRegularFile(work.signature) { _ = try? SpoolFiles.move(work.signature, to: layout.failed + "/\(jobId).signature.json") }
         try? FileManager.default.removeItem(atPath: layout.pending + "/\(jobId).dtbs.json")
         try? Self.writeError(jobId: jobId, code: code, message: message, retryable: retryable, to: layout.failed + "/\(jobId).error.json", at: now)
         // Once per job and code: a failure finished after a crash is not recorded twice.
         if !jobFailureAudited(jobId: jobId, code: code) {
             audit(.jobFailed, manifest: manifest, digest: nil, outcome: "failure", details: ["code": code, "message": message])
         }
-        // State before cleanup: a crash in between leaves a finished job whose work directory
+        // State before cleanup: a crash in between leaves a finished job whose work files
         // recovery removes; the other order could leave a job no restart finds.
         try? deps.database.setJobState(jobId, .failed, now: now, errorCode: code, resultPath: layout.failed + "/\(jobId).error.json")
-        try? FileManager.default.removeItem(atPath: workDir)
+        work.removeAll()
         metrics.jobEnded(outcome: "failed", code: code)
         if let created = (try? deps.database.job(jobId))?.createdAt { metrics.record(.job, seconds: now.timeIntervalSince(created)) }
         logger.warning("job failed", metadata: ["code": .string(code)])

@@ -19,10 +19,82 @@ public struct SpoolLayout: Sendable, Hashable {
         self.root = spoolRoot + "/" + name
     }
 
+    /// The files of job `jobId` while it is in progress: `work/<job>.<kind>`.
+    public func workFiles(_ jobId: String) -> WorkFiles { WorkFiles(prefix: work + "/" + jobId) }
+
+    /// Job ids that have files in work/ (hidden temporary files left out), sorted. Directories
+    /// `work/<job>/` of older versions are flattened first (WorkFiles.flattenLegacyDirectory).
+    public func jobsInWork() -> [String] {
+        var ids = Set<String>()
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: work)) ?? [] where !name.hasPrefix(".") {
+            if let jobId = WorkFiles.jobId(fromName: name) {
+                ids.insert(jobId)
+            } else if FileStatus(path: work + "/" + name)?.kind == .directory {
+                workFiles(name).flattenLegacyDirectory()
+                if workFiles(name).exists { ids.insert(name) }
+            }
+        }
+        return ids.sorted()
+    }
+
     public func ensure() throws {
         for dir in [incoming, work, pending, signatures, done, failed, archive] {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         }
+    }
+}
+
+/// The files of one job in work/, side by side with other jobs' (`work/<job>.manifest.json`,
+/// `.document.pdf`, `.signed.pdf`, ...). Flat rather than a directory per job: creating and
+/// removing a directory per job cost a `mkdir`, an `rmdir`, an `fsync` of its own and, on ext4,
+/// an inode allocator that searches past recently freed inodes (docs/performance.md).
+/// Job ids never contain `/` and every kind has its own suffix, so a name maps back to one job.
+public struct WorkFiles: Sendable {
+    public enum Kind: String, CaseIterable, Sendable {
+        case manifest = "manifest.json", document = "document.pdf", signed = "signed.pdf", signature = "signature.json"
+        case externalState = "external-state.json", result = "result.json"
+    }
+    /// `work/<job>`; each file is this plus `.` and its kind.
+    public let prefix: String
+
+    public func path(_ kind: Kind) -> String { prefix + "." + kind.rawValue }
+    public var manifest: String { path(.manifest) }
+    public var document: String { path(.document) }
+    public var signed: String { path(.signed) }
+    public var signature: String { path(.signature) }
+    public var externalState: String { path(.externalState) }
+    public var result: String { path(.result) }
+    /// The work directory (for its fsync).
+    public var directory: String { String(prefix[..<prefix.lastIndex(of: "/")!]) }
+
+    /// True when any of the job's files is in work/.
+    public var exists: Bool { Kind.allCases.contains { FileStatus(path: path($0)) != nil } }
+
+    /// Removes the job's files (names of this job only, never a pattern).
+    public func removeAll() {
+        for kind in Kind.allCases { unlink(path(kind)) }
+    }
+
+    /// The job a name in work/ belongs to, if it is one of the kinds above.
+    static func jobId(fromName name: String) -> String? {
+        for kind in Kind.allCases where name.hasSuffix("." + kind.rawValue) {
+            let id = String(name.dropLast(kind.rawValue.count + 1))
+            return id.isEmpty ? nil : id
+        }
+        return nil
+    }
+
+    /// A directory `work/<job>/` left by an older version: its files move next to it under the
+    /// flat names and the directory goes (when it is empty afterwards).
+    func flattenLegacyDirectory() {
+        let legacy = prefix
+        for kind in Kind.allCases where FileStatus(path: legacy + "/" + kind.rawValue)?.kind == .regular {
+            if FileStatus(path: path(kind)) == nil { rename(legacy + "/" + kind.rawValue, path(kind)) }
+        }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: legacy)) ?? [] where name.hasPrefix(".") && name.contains(".tmp-") {
+            unlink(legacy + "/" + name)
+        }
+        if rmdir(legacy) == 0 { SpoolFiles.fsyncDirectory(directory) }
     }
 }
 
@@ -71,6 +143,21 @@ enum SpoolFiles {
             destination = ext.isEmpty ? "\(base).\(n)" : "\(base).\(n).\(ext)"
             n += 1
         }
+    }
+
+    /// Rename that fails (returns false) when the target exists: claiming a job's files in work/.
+    static func claim(_ from: String, to target: String) throws -> Bool {
+        if signd_rename_noreplace(from, target) == 0 { return true }
+        var error = errno
+        if error == EINVAL || error == ENOSYS {
+            if link(from, target) == 0 {
+                unlink(from)
+                return true
+            }
+            error = errno
+        }
+        if error == EEXIST { return false }
+        throw SpoolError("spool.io", "cannot move \(from) to \(target): \(String(cString: strerror(error)))")
     }
 
     static func isSymlink(_ path: String) -> Bool { FileStatus(path: path)?.kind == .symlink }

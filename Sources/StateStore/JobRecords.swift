@@ -52,14 +52,17 @@ extension StateDatabase {
     /// existing record.
     public func claimJob(_ record: JobRecord) throws -> (claimed: Bool, existing: JobRecord?) {
         try write { db in
-            if let existing = try JobRecord.fetchOne(db, key: record.jobId) { return (false, existing) }
+            if let existing = try JobRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM job WHERE jobId = ?"), arguments: [record.jobId]) {
+                return (false, existing)
+            }
             try record.insert(db)
             return (true, nil)
         }
     }
 
     public func job(_ id: String) throws -> JobRecord? {
-        try writer.read { try JobRecord.fetchOne($0, key: id) }
+        // Cached statement: read several times per job.
+        try writer.read { try JobRecord.fetchOne($0.cachedStatement(sql: "SELECT * FROM job WHERE jobId = ?"), arguments: [id]) }
     }
 
     public func setJobState(_ id: String, _ state: JobState, now: Date, errorCode: String? = nil, resultPath: String? = nil) throws {

@@ -32,7 +32,8 @@ extension StateDatabase {
     }
 
     public func device(_ id: String) throws -> DeviceRecord? {
-        try writer.read { try DeviceRecord.fetchOne($0, key: id) }
+        // Cached statement: looked up for every job's authorization.
+        try writer.read { try DeviceRecord.fetchOne($0.cachedStatement(sql: "SELECT * FROM device WHERE id = ?"), arguments: [id]) }
     }
 
     public func devices() throws -> [DeviceRecord] {
@@ -224,7 +225,7 @@ extension StateDatabase {
     }
 
     public func cloudKey(deviceId: String) throws -> CloudKeyRecord? {
-        try writer.read { try CloudKeyRecord.fetchOne($0, key: deviceId) }
+        try writer.read { try CloudKeyRecord.fetchOne($0.cachedStatement(sql: "SELECT * FROM cloudKey WHERE deviceId = ?"), arguments: [deviceId]) }
     }
 }
 

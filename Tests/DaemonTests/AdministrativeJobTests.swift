@@ -360,10 +360,8 @@ final class AdministrativeJobTests: DaemonTestCase {
     /// work/ at start, claims and applies it once.
     func testAdministrativeJobLeftInWorkIsRecoveredAtStart() throws {
         let f = fixture!
-        let workDir = f.work + "/crash-block"
-        try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
         let manifest: [String: Any] = ["version": 1, "type": "device", "jobId": "crash-block", "action": "block", "userId": f.user, "deviceId": f.device]
-        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: workDir + "/manifest.json"))
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: f.work + "/crash-block.manifest.json"))
         let daemon = try f.startDaemon()
         XCTAssertEqual(try f.waitForOutcome(of: "crash-block"), .done, "\(f.spoolListing())\n\(f.logs)")
         XCTAssertEqual(try device(f.device)["status"] as? String, "BLOCKED")
@@ -403,7 +401,7 @@ final class AdministrativeJobTests: DaemonTestCase {
         XCTAssertTrue(scheduled, "the job is waiting for a retry: \(row)\n\(f.spoolListing())\n\(f.logs)")
         XCTAssertTrue(row.hasSuffix("|ca.unavailable"), row)
         XCTAssertNil(f.outcome(of: "enroll-offline"), "a CA outage does not fail the job at once")
-        XCTAssertTrue(f.exists(f.work + "/enroll-offline/manifest.json"), "the claimed job waits in work/: \(f.spoolListing())")
+        XCTAssertTrue(f.exists(f.work + "/enroll-offline.manifest.json"), "the claimed job waits in work/: \(f.spoolListing())")
         XCTAssertEqual(f.stop(daemon), 0)
         XCTAssertEqual(try certificates(f.device).count, 1, "nothing was issued")
         XCTAssertEqual(try f.auditEvents(job: "enroll-offline").map(\.type), ["job.received"])
@@ -504,8 +502,7 @@ final class AdministrativeJobTests: DaemonTestCase {
         XCTAssertEqual(f.stop(daemon), 0)
         // Roll back to: applied and recorded, manifest still in work/, state claimed.
         try FileManager.default.removeItem(atPath: f.done + "/revoke-twice.result.json")
-        try FileManager.default.createDirectory(atPath: f.work + "/revoke-twice", withIntermediateDirectories: true)
-        try FileManager.default.moveItem(atPath: f.archive + "/revoke-twice.json", toPath: f.work + "/revoke-twice/manifest.json")
+        try FileManager.default.moveItem(atPath: f.archive + "/revoke-twice.json", toPath: f.work + "/revoke-twice.manifest.json")
         try sql("UPDATE job SET state = 'claimed', resultPath = NULL WHERE jobId = 'revoke-twice'")
 
         daemon = try f.startDaemon()
@@ -580,13 +577,12 @@ final class AdministrativeJobTests: DaemonTestCase {
             """)
     }
 
-    /// work/<job>/manifest.json (version 1 added), as the claim left it.
+    /// work/<job>.manifest.json (version 1 added), as the claim left it.
     func placeInWork(_ fields: [String: Any]) throws {
         var m = fields
         m["version"] = 1
-        let dir = fixture.work + "/" + (m["jobId"] as? String ?? "x")
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try JSONSerialization.data(withJSONObject: m).write(to: URL(fileURLWithPath: dir + "/manifest.json"))
+        let prefix = fixture.work + "/" + (m["jobId"] as? String ?? "x")
+        try JSONSerialization.data(withJSONObject: m).write(to: URL(fileURLWithPath: prefix + ".manifest.json"))
     }
 
     /// Runs a signd command whose effect (state database, CA) stays while its audit events are

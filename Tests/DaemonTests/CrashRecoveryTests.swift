@@ -253,8 +253,7 @@ final class CrashWindowTests: DaemonTestCase {
         let job = try f.submit(level: "B-B", job: "w6")
         XCTAssertEqual(try f.waitForOutcome(of: job), .done)
         XCTAssertEqual(f.stop(daemon), 0)
-        try FileManager.default.createDirectory(atPath: f.work + "/w6", withIntermediateDirectories: true)
-        try Data("leftover".utf8).write(to: URL(fileURLWithPath: f.work + "/w6/signed.pdf"))
+        try Data("leftover".utf8).write(to: URL(fileURLWithPath: f.work + "/w6.signed.pdf"))
 
         let restarted = try f.startDaemon()
         let cleaned = f.waitUntil(timeout: 15, interval: 0.1) { f.entries(f.work).isEmpty }
@@ -268,8 +267,8 @@ final class CrashWindowTests: DaemonTestCase {
     func testCrashWhileFailingAJobCompletesTheFailure() throws {
         let f = fixture!
         try placeClaimedWorkDirectory(job: "w7")
-        try FileManager.default.moveItem(atPath: f.work + "/w7/document.pdf", toPath: f.failed + "/w7.pdf")
-        try FileManager.default.moveItem(atPath: f.work + "/w7/manifest.json", toPath: f.failed + "/w7.json")
+        try FileManager.default.moveItem(atPath: f.work + "/w7.document.pdf", toPath: f.failed + "/w7.pdf")
+        try FileManager.default.moveItem(atPath: f.work + "/w7.manifest.json", toPath: f.failed + "/w7.json")
         let sql = """
             INSERT INTO job (jobId, spool, state, documentSha256, userId, deviceId, attempts, errorCode, createdAt, updatedAt)
               VALUES ('w7', 'default', 'claimed', '\(Self.sampleDigest)', '\(f.user)', '\(f.device)', 0, 'sca.denied',
@@ -293,9 +292,8 @@ final class CrashWindowTests: DaemonTestCase {
     func placeClaimedWorkDirectory(job: String) throws -> [String: Any] {
         let f = fixture!
         let manifest = try f.manifest(pdf: try f.samplePDFCopy(named: "\(job).pdf"), job: job)
-        try FileManager.default.createDirectory(atPath: f.work + "/" + job, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: DaemonFixture.samplePDF, toPath: f.work + "/\(job)/document.pdf")
-        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: f.work + "/\(job)/manifest.json"))
+        try FileManager.default.copyItem(atPath: DaemonFixture.samplePDF, toPath: f.work + "/\(job).document.pdf")
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: f.work + "/\(job).manifest.json"))
         return manifest
     }
 }

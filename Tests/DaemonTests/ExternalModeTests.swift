@@ -458,8 +458,8 @@ final class ExternalModeTests: DaemonTestCase {
         _ = try f.waitForPending(job)
         let answer = try f.signPending(job)
         first.kill9()
-        XCTAssertTrue(f.exists(f.work + "/\(job)"), "work/\(job)/ holds the prepared job: \(f.entries(f.work))")
-        try Data(answer.text.utf8).write(to: URL(fileURLWithPath: f.work + "/\(job)/signature.json"))
+        XCTAssertTrue(f.exists(f.work + "/\(job).external-state.json"), "work/ holds the prepared job: \(f.entries(f.work))")
+        try Data(answer.text.utf8).write(to: URL(fileURLWithPath: f.work + "/\(job).signature.json"))
 
         _ = try f.startDaemon()
         XCTAssertEqual(try f.waitForOutcome(of: job, timeout: 15), .done,

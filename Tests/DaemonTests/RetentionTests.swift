@@ -193,8 +193,7 @@ final class RetentionTests: XCTestCase {
             untouchable.append(try file(dir + "/old.json", age: 400 * day))
             untouchable.append(try file(dir + "/old.result.json", age: 400 * day))
         }
-        try FileManager.default.createDirectory(atPath: layout.work + "/old", withIntermediateDirectories: true)
-        untouchable.append(try file(layout.work + "/old/document.pdf", age: 400 * day))
+        untouchable.append(try file(layout.work + "/old.document.pdf", age: 400 * day))
         let report = purger(RetentionPolicy(doneDays: 1, archiveDays: 1, failedDays: 1)).purge()
         for path in untouchable { XCTAssertTrue(exists(path), "\(path) was removed") }
         XCTAssertEqual(report.fileCount, 0)

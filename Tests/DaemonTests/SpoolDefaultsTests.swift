@@ -80,9 +80,8 @@ extension SpoolDefaultsTests {
         let f = fixture!
         var manifest = try f.manifest(pdf: try f.samplePDFCopy(named: "lv.pdf"), job: "lv-1", level: "B-B")
         manifest.removeValue(forKey: "level")
-        try FileManager.default.createDirectory(atPath: f.work + "/lv-1", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: DaemonFixture.samplePDF, toPath: f.work + "/lv-1/document.pdf")
-        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: f.work + "/lv-1/manifest.json"))
+        try FileManager.default.copyItem(atPath: DaemonFixture.samplePDF, toPath: f.work + "/lv-1.document.pdf")
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: f.work + "/lv-1.manifest.json"))
         // Authorized (its nonce consumed) while the spool's default was B-B.
         let sql = """
             INSERT INTO job (jobId, spool, state, documentSha256, userId, deviceId, attempts, createdAt, updatedAt)
