@@ -11,19 +11,26 @@ import GRDB
 /// Callers that arrive while a transaction is committing are written together in the next one:
 /// each caller's work runs in its own savepoint (its failure rolls back only its own changes and
 /// is thrown to it alone), the transaction commits once, and every caller returns after that
-/// commit. One caller at a time is the leader and does the writing; the others wait. With one
-/// caller at a time it behaves like `DatabaseWriter.write`.
+/// commit. One caller at a time is the leader and does the writing; the others sleep on their own
+/// semaphore until their batch is committed or they are handed the lead (one wake-up each, no
+/// thundering herd). With one caller at a time it behaves like `DatabaseWriter.write`.
 public final class GroupCommit: @unchecked Sendable {
     public let writer: any DatabaseWriter
-    private let condition = NSCondition()
+    private let lock = NSLock()
     private var pending: [Request] = []
     private var leading = false
-    /// Batches written and callers served (for tests and metrics).
-    public private(set) var transactions = 0
-    public private(set) var writes = 0
+    private var _transactions = 0
+    private var _writes = 0
+    /// Batches written and callers served (tests, metrics).
+    public var transactions: Int { lock.withLock { _transactions } }
+    public var writes: Int { lock.withLock { _writes } }
 
     private final class Request {
-        let run: (Database) throws -> Void
+        /// The caller's work; dropped once it ran, because the closure must not outlive the
+        /// caller's `write` call (`withoutActuallyEscaping`) while the leader still holds the request.
+        var run: ((Database) throws -> Void)?
+        let wake = DispatchSemaphore(value: 0)
+        /// Set (under the lock) before `wake` is signalled: committed, or lead the next batch.
         var done = false
         var error: (any Error)?
         init(_ run: @escaping (Database) throws -> Void) { self.run = run }
@@ -44,29 +51,42 @@ public final class GroupCommit: @unchecked Sendable {
         try withoutActuallyEscaping(body) { body in
             var result: T?
             let request = Request { db in result = try body(db) }
-            condition.lock()
+            lock.lock()
             pending.append(request)
-            while !request.done {
-                if leading {
-                    condition.wait()
-                    continue
-                }
-                leading = true
-                let batch = pending
-                pending.removeAll(keepingCapacity: true)
-                condition.unlock()
-                commit(batch)
-                condition.lock()
-                transactions += 1
-                writes += batch.count
-                for r in batch { r.done = true }
-                leading = false
-                condition.broadcast()
+            let leads = !leading
+            if leads { leading = true }
+            lock.unlock()
+            if !leads {
+                request.wake.wait()
             }
-            condition.unlock()
+            // Woken either because the batch holding this request committed, or to lead.
+            while !lock.withLock({ request.done }) {
+                lead(including: request)
+            }
             if let error = request.error { throw error }
             return result!
         }
+    }
+
+    /// Writes everything pending (which includes `request`), then wakes the batch and hands the
+    /// lead to the first caller that arrived meanwhile.
+    private func lead(including request: Request) {
+        let batch: [Request] = lock.withLock {
+            let b = pending
+            pending.removeAll(keepingCapacity: true)
+            return b
+        }
+        commit(batch)
+        let next: Request? = lock.withLock {
+            _transactions += 1
+            _writes += batch.count
+            for r in batch { r.done = true }
+            if let first = pending.first { return first }
+            leading = false
+            return nil
+        }
+        for r in batch where r !== request { r.wake.signal() }
+        next?.wake.signal()
     }
 
     private func commit(_ batch: [Request]) {
@@ -74,9 +94,11 @@ public final class GroupCommit: @unchecked Sendable {
             try writer.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
                     for request in batch {
+                        guard let run = request.run else { continue }
+                        request.run = nil
                         do {
                             try db.inSavepoint {
-                                try request.run(db)
+                                try run(db)
                                 return .commit
                             }
                         } catch {
@@ -90,5 +112,6 @@ public final class GroupCommit: @unchecked Sendable {
             // Nothing was committed: every caller whose own work succeeded gets the commit's error.
             for request in batch where request.error == nil { request.error = error }
         }
+        for request in batch { request.run = nil }
     }
 }

@@ -19,7 +19,7 @@ struct SigndConfiguration: Codable, Sendable {
         var appearance: SignManifest.Appearance?
         var workers: Int?
         /// Workers when `workers` is not set (docs/performance.md: waits for fsync overlap).
-        static let defaultWorkers = 8
+        static let defaultWorkers = 16
         var documentTimeoutSeconds: Double?
         var externalSignatureTimeoutSeconds: Double?
     }
