@@ -95,9 +95,28 @@ public struct JSONLogHandler: LogHandler {
         var t = time_t(date.timeIntervalSince1970)
         var parts = tm()
         gmtime_r(&t, &parts)
-        let millis = Int((date.timeIntervalSince1970 - Double(t)) * 1000)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), max(0, min(999, millis)))
+        let millis = max(0, min(999, Int((date.timeIntervalSince1970 - Double(t)) * 1000)))
+        // Digits by hand: String(format:) went through Foundation's formatter on every log line.
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        func digits(_ value: Int, _ count: Int) {
+            var divisor = 1
+            for _ in 1..<count { divisor *= 10 }
+            var v = value
+            while divisor > 0 {
+                out.append(UInt8(48 + (v / divisor) % 10))
+                v %= divisor
+                divisor /= 10
+            }
+        }
+        digits(Int(parts.tm_year) + 1900, 4); out.append(0x2D)
+        digits(Int(parts.tm_mon) + 1, 2); out.append(0x2D)
+        digits(Int(parts.tm_mday), 2); out.append(0x54)
+        digits(Int(parts.tm_hour), 2); out.append(0x3A)
+        digits(Int(parts.tm_min), 2); out.append(0x3A)
+        digits(Int(parts.tm_sec), 2); out.append(0x2E)
+        digits(millis, 3); out.append(0x5A)
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -229,9 +229,9 @@ public final class JobPipeline: Sendable {
             deps.logger.warning("the PDF changed while it was claimed; looking at it again", metadata: ["job": .string(manifest.jobId)])
             return .waiting
         }
+        let record = JobRecord(jobId: manifest.jobId, spool: layout.name, state: .claimed, documentSha256: digest,
+                               userId: manifest.signer.userId, deviceId: manifest.signer.deviceId, now: now)
         do {
-            let record = JobRecord(jobId: manifest.jobId, spool: layout.name, state: .claimed, documentSha256: digest,
-                                   userId: manifest.signer.userId, deviceId: manifest.signer.deviceId, now: now)
             if case (false, let existing?) = try deps.database.claimJob(record) {
                 // The job id was recorded meanwhile (another spool, or an administrative job of
                 // the same id): a duplicate. Its inputs go to failed/, nothing is lost.
@@ -255,7 +255,7 @@ public final class JobPipeline: Sendable {
         }
         audit(.jobReceived, manifest: manifest, digest: digest, details: ["spool": layout.name, "mode": manifest.mode.rawValue, "level": manifest.level.rawValue])
         metrics.record(.intake, seconds: Double(DispatchTime.now().uptimeNanoseconds - intakeStarted) / 1e9)
-        await process(jobId: manifest.jobId, resumed: false, claimed: manifest)
+        await process(jobId: manifest.jobId, resumed: false, claimed: (manifest, record))
         return .processed(jobId: manifest.jobId)
     }
 
@@ -334,13 +334,13 @@ public final class JobPipeline: Sendable {
 
     /// `resumed`: the job was found unfinished after a restart or is retried, so steps recorded
     /// before a crash may be missing from the audit trail.
-    /// `claimed`: the sign manifest intake just parsed and moved to work/ (saves reading and
-    /// parsing it again).
-    public func process(jobId: String, resumed: Bool = true, claimed: SignManifest? = nil) async {
+    /// `claimed`: the sign manifest intake just parsed and moved to work/, and the job row it just
+    /// inserted (saves reading and parsing both again).
+    public func process(jobId: String, resumed: Bool = true, claimed: (manifest: SignManifest, record: JobRecord)? = nil) async {
         guard bookkeeping.begin(jobId) else { return }
         defer { bookkeeping.end(jobId) }
         let work = layout.workFiles(jobId)
-        guard var job = try? deps.database.job(jobId) else { return }
+        guard var job = claimed?.record ?? (try? deps.database.job(jobId)) else { return }
         // Finished (e.g. by another path since a retry list was made): nothing to do.
         if job.state == .delivered || job.state == .failed { return }
         if let next = job.nextAttemptAt, next > now { return }
@@ -352,7 +352,7 @@ public final class JobPipeline: Sendable {
         if claimed == nil, await processAdministrative(job: job, resumed: resumed, logger: logger) { return }  // enroll/device/revoke: AdministrativeJobs.swift
         let manifest: SignManifest
         do {
-            manifest = try claimed ?? ManifestValidator.parse(try SpoolFiles.readRegular(work.manifest, limit: ManifestValidator.maximumManifestBytes), defaults: configuration.manifestDefaults)
+            manifest = try claimed?.manifest ?? ManifestValidator.parse(try SpoolFiles.readRegular(work.manifest, limit: ManifestValidator.maximumManifestBytes), defaults: configuration.manifestDefaults)
         } catch {
             if job.state == .signed, FileManager.default.fileExists(atPath: layout.done + "/\(jobId).pdf") {
                 // Crash after the inputs were archived: only the result file may be missing.
@@ -384,7 +384,8 @@ public final class JobPipeline: Sendable {
             }
             if job.state == .claimed {
                 // Verified and used up before a crash, but the state was not yet recorded: go on.
-                let alreadyConsumed = (try? deps.database.authorizationConsumed(byJob: jobId)) ?? false
+                // (Only a resumed job can have; a job claimed just now cannot.)
+                let alreadyConsumed = resumed && ((try? deps.database.authorizationConsumed(byJob: jobId)) ?? false)
                 let outcome: AuthorizationOutcome = alreadyConsumed
                     ? .authorized(AuthorizationGrant(kind: manifest.authorization?.kind ?? "", deviceId: manifest.signer.deviceId,
                                                      userId: manifest.signer.userId, jobId: jobId, documentSHA256: job.documentSha256,
