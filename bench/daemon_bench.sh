@@ -70,7 +70,7 @@ CONFIG="$OUT/signd.json"
 # made before the daemon starts are still valid when their turn comes. No HTTP listener.
 cat >"$CONFIG" <<EOF
 {
-  "spools": [{"name": "default", "workers": 2, "documentTimeoutSeconds": 600}],
+  "spools": [{"name": "default", "documentTimeoutSeconds": 600}],
   "sca": {"maxLifetimeSeconds": $EXPIRES_IN, "clockSkewSeconds": 30, "maxFailures": 5},
   "http": {"listen": "off"}
 }

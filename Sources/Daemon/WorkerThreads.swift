@@ -22,7 +22,7 @@ public final class WorkerThreads: TaskExecutor, @unchecked Sendable {
         for index in 0..<self.count {
             let thread = Thread { [self] in self.loop() }
             thread.name = "\(name)-\(index)"
-            thread.stackSize = 1 << 20
+            thread.stackSize = 8 << 20  // as a default pthread: PDF and ASN.1 parsing recurse
             thread.start()
         }
     }
