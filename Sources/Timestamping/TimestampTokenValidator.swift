@@ -76,7 +76,7 @@ public struct TimestampTokenValidator: Sendable {
             guard signedData.encapContentInfo.eContentType == CMSObjectIdentifiers.idCTTSTInfo else {
                 throw TimestampError(.wrongContentType, "the token's content type is \(signedData.encapContentInfo.eContentType), not id-ct-TSTInfo", url: url)
             }
-            info = try TSTInfo(timeStampToken: contentInfo)
+            info = try TSTInfo(signedData: signedData)
         } catch let e as TimestampError {
             throw e
         } catch {

@@ -74,7 +74,12 @@ public struct TSTInfo: DERImplicitlyTaggable, CMSDERCodable {
     /// - Throws: `cms.unexpectedContentType` if the token is not of that shape, or a decoding
     ///   error.
     public init(timeStampToken: ContentInfo) throws {
-        let encapsulated = try timeStampToken.signedData().encapContentInfo
+        try self.init(signedData: try timeStampToken.signedData())
+    }
+
+    /// The same from the token's already decoded `SignedData` (saves decoding it again).
+    public init(signedData: SignedData) throws {
+        let encapsulated = signedData.encapContentInfo
         guard encapsulated.eContentType == CMSObjectIdentifiers.idCTTSTInfo else {
             throw CMSStructuresError(
                 code: .unexpectedContentType,
