@@ -162,7 +162,12 @@ extension JobPipeline {
             return
         }
         do {
-            try SpoolFiles.move(path, to: work.signature)
+            // Never beside or over a signature already taken in (its completion may be retried).
+            guard try SpoolFiles.claim(path, to: work.signature) else {
+                rejectSignatureFile(path: path, baseName: base + ".duplicate", code: "external.duplicateSignature",
+                                    message: "job \(jobId) already has a device signature being processed; this one was not used", jobId: jobId)
+                return
+            }
         } catch {
             logger.error("taking in the signature file failed; it stays in signatures/", metadata: ["error": .string("\(error)")])
             return

@@ -291,7 +291,7 @@ public final class JobPipeline: Sendable {
             if await recoverAdministrativeClaim(jobId: jobId, work: work) { continue }
             if !SpoolFiles.isRegularFile(work.manifest), SpoolFiles.isRegularFile(work.document), let name = manifestInIncoming(forJob: jobId) {
                 // The PDF was moved before the manifest (the order of older versions).
-                _ = try? SpoolFiles.move(layout.incoming + "/" + name, to: work.manifest)
+                _ = try? SpoolFiles.claim(layout.incoming + "/" + name, to: work.manifest)
             }
             guard SpoolFiles.isRegularFile(work.manifest) else { continue }
             guard let data = try? SpoolFiles.readRegular(work.manifest, limit: ManifestValidator.maximumManifestBytes),
@@ -299,7 +299,7 @@ public final class JobPipeline: Sendable {
             if !SpoolFiles.isRegularFile(work.document) {
                 let incomingPDF = layout.incoming + "/" + manifest.document.file
                 guard SpoolFiles.isRegularFile(incomingPDF), (try? Self.sha256(ofFile: incomingPDF)) == manifest.document.sha256 else { continue }
-                _ = try? SpoolFiles.move(incomingPDF, to: work.document)
+                _ = try? SpoolFiles.claim(incomingPDF, to: work.document)
             }
             guard let digest = try? Self.sha256(ofFile: work.document) else { continue }
             let record = JobRecord(jobId: jobId, spool: layout.name, state: .claimed, documentSha256: digest,

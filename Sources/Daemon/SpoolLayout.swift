@@ -26,13 +26,15 @@ public struct SpoolLayout: Sendable, Hashable {
     /// `work/<job>/` of older versions are flattened first (WorkFiles.flattenLegacyDirectory).
     public func jobsInWork() -> [String] {
         var ids = Set<String>()
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: work)) ?? [] where !name.hasPrefix(".") {
-            if let jobId = WorkFiles.jobId(fromName: name) {
-                ids.insert(jobId)
-            } else if FileStatus(path: work + "/" + name)?.kind == .directory {
-                workFiles(name).flattenLegacyDirectory()
-                if workFiles(name).exists { ids.insert(name) }
-            }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: work)) ?? []
+        // Directories first (a job id may itself end like a kind: `work/x.signed.pdf/` is job
+        // `x.signed.pdf`, not the signed output of job `x`).
+        for name in names where !name.hasPrefix(".") && FileStatus(path: work + "/" + name)?.kind == .directory {
+            workFiles(name).flattenLegacyDirectory()
+            if workFiles(name).exists { ids.insert(name) }
+        }
+        for name in names where !name.hasPrefix(".") && FileStatus(path: work + "/" + name)?.kind == .regular {
+            if let jobId = WorkFiles.jobId(fromName: name) { ids.insert(jobId) }
         }
         return ids.sorted()
     }

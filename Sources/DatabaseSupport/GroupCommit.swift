@@ -19,6 +19,9 @@ public final class GroupCommit: @unchecked Sendable {
     private let lock = NSLock()
     private var pending: [Request] = []
     private var leading = false
+    /// The thread writing a batch now: a `write` from inside a batch (a nested write) could
+    /// never be served, so it stops the process instead of hanging every writer.
+    private var leaderThread: pthread_t?
     private var _transactions = 0
     private var _writes = 0
     /// Batches written and callers served (tests, metrics).
@@ -46,9 +49,14 @@ public final class GroupCommit: @unchecked Sendable {
     }
 
     /// Runs `body` in a transaction shared with concurrent callers; returns after the commit.
-    /// `body` must use only the `Database` it is given (no nested writes).
+    /// `body` must use only the `Database` it is given: a nested `write` on the same instance
+    /// stops the process (as GRDB's own reentrancy check did); a write to *another* GroupCommit
+    /// from inside a batch is allowed only in one direction (signd has none).
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
-        try withoutActuallyEscaping(body) { body in
+        if let leader = lock.withLock({ leaderThread }), pthread_equal(leader, pthread_self()) != 0 {
+            preconditionFailure("GroupCommit.write called from inside a write: nested writes are not supported")
+        }
+        return try withoutActuallyEscaping(body) { body in
             var result: T?
             let request = Request { db in result = try body(db) }
             lock.lock()
@@ -74,10 +82,12 @@ public final class GroupCommit: @unchecked Sendable {
         let batch: [Request] = lock.withLock {
             let b = pending
             pending.removeAll(keepingCapacity: true)
+            leaderThread = pthread_self()
             return b
         }
         commit(batch)
         let next: Request? = lock.withLock {
+            leaderThread = nil
             _transactions += 1
             _writes += batch.count
             for r in batch { r.done = true }

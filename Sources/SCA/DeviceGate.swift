@@ -67,8 +67,9 @@ struct DeviceGate: Sendable {
                     return .denied(fail(.replayed, "\(referenceKey) was already used", manifest: manifest, device: device, now: now, consume: consume))
                 }
                 // The reference is used up: the grant stands even if resetting the count fails.
-                // (No write at all when there is nothing to reset: the usual case, once per job.)
-                if device.failedAttempts != 0 { try? database.recordSuccessfulAuthorization(deviceId: device.id, now: now) }
+                // Always asked (the count read before a PowerAuth round trip may be stale); with
+                // nothing to reset the transaction writes nothing.
+                try? database.recordSuccessfulAuthorization(deviceId: device.id, now: now)
             } else if try database.isNonceUsed(referenceKey, now: now) {
                 return .denied(fail(.replayed, "\(referenceKey) was already used", manifest: manifest, device: device, now: now, consume: consume))
             }

@@ -287,7 +287,25 @@ final class CrashWindowTests: DaemonTestCase {
         XCTAssertTrue(f.entries(f.failed).contains("w7.pdf"), "the original stays in failed/")
     }
 
-    /// work/<job>/{document.pdf, manifest.json} with no state row; the manifest.
+    /// A job claimed by an older signd (a `work/<job>/` directory) whose id ends like a work file
+    /// kind (`old.signed.pdf` is not the signed output of a job `old`): the restart flattens the
+    /// directory and finishes that job.
+    func testOlderWorkDirectoryIsFlattenedAndFinished() throws {
+        let f = fixture!
+        let job = "old.signed.pdf"
+        let manifest = try f.manifest(pdf: try f.samplePDFCopy(named: "old-input.pdf"), job: job)
+        let dir = f.work + "/" + job
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: DaemonFixture.samplePDF, toPath: dir + "/document.pdf")
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: dir + "/manifest.json"))
+        let daemon = try f.startDaemon()
+        XCTAssertEqual(try f.waitForOutcome(of: job, timeout: 15), .done, "\(f.spoolListing())\n\(f.logs)")
+        XCTAssertEqual(f.stop(daemon), 0)
+        XCTAssertEqual(f.entries(f.work), [], "the old directory is flattened, then emptied")
+        XCTAssertTrue(f.exists(f.archive + "/\(job).pdf"), f.spoolListing())
+    }
+
+    /// work/<job>.document.pdf and work/<job>.manifest.json with no state row; the manifest.
     @discardableResult
     func placeClaimedWorkDirectory(job: String) throws -> [String: Any] {
         let f = fixture!
