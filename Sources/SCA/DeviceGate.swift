@@ -63,13 +63,12 @@ struct DeviceGate: Sendable {
                keepUntil: Date, now: Date, consume: Bool) -> AuthorizationOutcome {
         do {
             if consume {
-                guard try database.consumeNonce(referenceKey, deviceId: device.id, jobId: manifest.jobId, expiresAt: keepUntil, now: now) else {
+                // Uses up the reference and resets the device's failure count in one transaction
+                // (the count read before a PowerAuth round trip may be stale, so always asked).
+                guard try database.consumeNonce(referenceKey, deviceId: device.id, jobId: manifest.jobId, expiresAt: keepUntil, now: now,
+                                                resetFailures: true) else {
                     return .denied(fail(.replayed, "\(referenceKey) was already used", manifest: manifest, device: device, now: now, consume: consume))
                 }
-                // The reference is used up: the grant stands even if resetting the count fails.
-                // Always asked (the count read before a PowerAuth round trip may be stale); with
-                // nothing to reset the transaction writes nothing.
-                try? database.recordSuccessfulAuthorization(deviceId: device.id, now: now)
             } else if try database.isNonceUsed(referenceKey, now: now) {
                 return .denied(fail(.replayed, "\(referenceKey) was already used", manifest: manifest, device: device, now: now, consume: consume))
             }

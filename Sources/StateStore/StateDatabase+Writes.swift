@@ -83,11 +83,19 @@ extension StateDatabase {
 
     /// Records a nonce as used until it expires, with the job that used it. Returns false when it
     /// was already used (replay).
-    public func consumeNonce(_ nonce: String, deviceId: String, jobId: String? = nil, expiresAt: Date, now: Date) throws -> Bool {
+    /// `resetFailures`: a successful authorization also resets the device's count of consecutive
+    /// failures, in the same transaction (one commit per authorization instead of two).
+    public func consumeNonce(_ nonce: String, deviceId: String, jobId: String? = nil, expiresAt: Date, now: Date,
+                             resetFailures: Bool = false) throws -> Bool {
         try write { db in
-            try db.execute(sql: "DELETE FROM usedNonce WHERE expiresAt < ?", arguments: [now])
-            if try Row.fetchOne(db, sql: "SELECT 1 FROM usedNonce WHERE nonce = ?", arguments: [nonce]) != nil { return false }
-            try db.execute(sql: "INSERT INTO usedNonce (nonce, deviceId, expiresAt, jobId) VALUES (?, ?, ?, ?)", arguments: [nonce, deviceId, expiresAt, jobId])
+            try db.cachedStatement(sql: "DELETE FROM usedNonce WHERE expiresAt < ?").execute(arguments: [now])
+            if try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM usedNonce WHERE nonce = ?"), arguments: [nonce]) != nil { return false }
+            try db.cachedStatement(sql: "INSERT INTO usedNonce (nonce, deviceId, expiresAt, jobId) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [nonce, deviceId, expiresAt, jobId])
+            if resetFailures {
+                try db.cachedStatement(sql: "UPDATE device SET failedAttempts = 0, updatedAt = ? WHERE id = ? AND failedAttempts != 0")
+                    .execute(arguments: [now, deviceId])
+            }
             return true
         }
     }
