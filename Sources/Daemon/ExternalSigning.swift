@@ -165,7 +165,7 @@ extension JobPipeline {
             // Never beside or over a signature already taken in (its completion may be retried).
             guard try SpoolFiles.claim(path, to: work.signature) else {
                 rejectSignatureFile(path: path, baseName: base + ".duplicate", code: "external.duplicateSignature",
-                                    message: "job \(jobId) already has a device signature being processed; this one was not used", jobId: jobId)
+                                    message: "job \(jobId) already has a device signature being processed (its completion is retried); this one was not used. Nothing to do: the job ends in done/ or with failed/\(jobId).error.json", jobId: jobId)
                 return
             }
         } catch {

@@ -79,7 +79,7 @@ public enum IntakeResult: Sendable, Equatable {
 /// Not an actor: the workers run jobs in parallel (an actor ran every job's file, SQLite and
 /// verification work on one executor, so two workers used one core). What the workers share is
 /// the bookkeeping below, under a lock; the claim itself is serialized by the file system
-/// (`mkdir work/<job>` fails for the second claimant) and each state change by the database.
+/// (the no-replace rename of the manifest to `work/<job>.manifest.json` fails for the second claimant) and each state change by the database.
 public final class JobPipeline: Sendable {
     public let layout: SpoolLayout
     /// Replaced as a whole by `reconfigure` (SIGHUP); each read sees one complete configuration.
@@ -206,7 +206,7 @@ public final class JobPipeline: Sendable {
             }
             do {
                 guard try SpoolFiles.claim(pdfPath, to: work.document) else {
-                    throw SpoolError("spool.io", "\(work.document) exists")
+                    throw SpoolError("spool.io", "\(work.document) already exists (left by an interrupted run?); move it out of work/ and the job is claimed again at the next rescan")
                 }
             } catch {
                 // Undo: the manifest goes back to incoming/ and is looked at again.
@@ -293,7 +293,6 @@ public final class JobPipeline: Sendable {
                 // The PDF was moved before the manifest (the order of older versions).
                 _ = try? SpoolFiles.claim(layout.incoming + "/" + name, to: work.manifest)
             }
-            guard SpoolFiles.isRegularFile(work.manifest) else { continue }
             guard let data = try? SpoolFiles.readRegular(work.manifest, limit: ManifestValidator.maximumManifestBytes),
                   let manifest = try? ManifestValidator.parse(data, defaults: configuration.manifestDefaults), manifest.jobId == jobId else { continue }
             if !SpoolFiles.isRegularFile(work.document) {

@@ -119,35 +119,24 @@ enum SpoolFiles {
 
     static func size(_ path: String) -> Int64? { FileStatus(path: path)?.size }
 
-    /// Atomic rename that never overwrites: if the target exists a numbered name is chosen. The
-    /// no-replace rename (renameat2 RENAME_NOREPLACE) makes "exists?" and "rename" one step, so
-    /// two workers moving to the same name cannot replace each other's file. On file systems
-    /// without it, a hard link (which also fails on an existing name) and an unlink.
+    /// Atomic rename that never overwrites: if the target exists a numbered name is chosen
+    /// (`claim` to each candidate name in turn).
     @discardableResult
     static func move(_ from: String, to target: String) throws -> String {
+        let ext = (target as NSString).pathExtension
+        let base = (target as NSString).deletingPathExtension
         var destination = target
-        var n = 1
-        while true {
-            if signd_rename_noreplace(from, destination) == 0 { return destination }
-            var error = errno
-            if error == EINVAL || error == ENOSYS {
-                if link(from, destination) == 0 {
-                    unlink(from)
-                    return destination
-                }
-                error = errno
-            }
-            guard error == EEXIST, n < 10_000 else {
-                throw SpoolError("spool.io", "cannot move \(from) to \(destination): \(String(cString: strerror(error)))")
-            }
-            let ext = (target as NSString).pathExtension
-            let base = (target as NSString).deletingPathExtension
+        for n in 1...10_000 {
+            if try claim(from, to: destination) { return destination }
             destination = ext.isEmpty ? "\(base).\(n)" : "\(base).\(n).\(ext)"
-            n += 1
         }
+        throw SpoolError("spool.io", "cannot move \(from) to \(target): 10,000 numbered names are taken; clear out \((target as NSString).deletingLastPathComponent)")
     }
 
-    /// Rename that fails (returns false) when the target exists: claiming a job's files in work/.
+    /// Rename that never replaces: false when the target exists. The no-replace rename
+    /// (renameat2 RENAME_NOREPLACE) makes "exists?" and "rename" one step, so two workers moving
+    /// to the same name cannot replace each other's file. On file systems without it, a hard
+    /// link (which also fails on an existing name) and an unlink.
     static func claim(_ from: String, to target: String) throws -> Bool {
         if signd_rename_noreplace(from, target) == 0 { return true }
         var error = errno
@@ -159,7 +148,7 @@ enum SpoolFiles {
             error = errno
         }
         if error == EEXIST { return false }
-        throw SpoolError("spool.io", "cannot move \(from) to \(target): \(String(cString: strerror(error)))")
+        throw SpoolError("spool.io", "cannot move \(from) to \(target): \(String(cString: strerror(error))); check the spool's permissions and free space")
     }
 
     static func isSymlink(_ path: String) -> Bool { FileStatus(path: path)?.kind == .symlink }

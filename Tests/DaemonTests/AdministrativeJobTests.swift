@@ -570,11 +570,7 @@ final class AdministrativeJobTests: DaemonTestCase {
 
     /// The job row as the claim wrote it, a minute ago (before what the test then does by hand).
     func claimedJobRow(_ job: String, device: String) throws {
-        try sql("""
-            INSERT INTO job (jobId, spool, state, documentSha256, userId, deviceId, attempts, createdAt, updatedAt)
-              VALUES ('\(job)', 'default', 'claimed', '\(String(repeating: "0", count: 64))', '\(fixture.user)', '\(device)', 0,
-                      strftime('%Y-%m-%d %H:%M:%f', 'now', '-1 minutes'), strftime('%Y-%m-%d %H:%M:%f', 'now', '-1 minutes'));
-            """)
+        try sql(fixture.jobRowSQL(job, state: "claimed", documentSha256: String(repeating: "0", count: 64), device: device, minutesAgo: 1))
     }
 
     /// work/<job>.manifest.json (version 1 added), as the claim left it.

@@ -181,10 +181,8 @@ final class CrashWindowTests: DaemonTestCase {
         let manifest = try placeClaimedWorkDirectory(job: "w3")
         let nonce = ((manifest["authorization"] as! [String: Any])["statement"] as! [String: Any])["nonce"] as! String
         // The state row (claimed) and the consumed nonce, as the daemon had written them.
-        let sql = """
-            INSERT INTO job (jobId, spool, state, documentSha256, userId, deviceId, attempts, createdAt, updatedAt)
-              VALUES ('w3', 'default', 'claimed', '\(Self.sampleDigest)', '\(f.user)', '\(f.device)', 0,
-                      strftime('%Y-%m-%d %H:%M:%f', 'now'), strftime('%Y-%m-%d %H:%M:%f', 'now'));
+        let sql = f.jobRowSQL("w3", state: "claimed", documentSha256: Self.sampleDigest) + """
+
             INSERT INTO usedNonce (nonce, deviceId, expiresAt, jobId)
               VALUES ('device:\(f.device):\(nonce)', '\(f.device)', strftime('%Y-%m-%d %H:%M:%f', 'now', '+10 minutes'), 'w3');
             """
@@ -269,11 +267,7 @@ final class CrashWindowTests: DaemonTestCase {
         try placeClaimedWorkDirectory(job: "w7")
         try FileManager.default.moveItem(atPath: f.work + "/w7.document.pdf", toPath: f.failed + "/w7.pdf")
         try FileManager.default.moveItem(atPath: f.work + "/w7.manifest.json", toPath: f.failed + "/w7.json")
-        let sql = """
-            INSERT INTO job (jobId, spool, state, documentSha256, userId, deviceId, attempts, errorCode, createdAt, updatedAt)
-              VALUES ('w7', 'default', 'claimed', '\(Self.sampleDigest)', '\(f.user)', '\(f.device)', 0, 'sca.denied',
-                      strftime('%Y-%m-%d %H:%M:%f', 'now'), strftime('%Y-%m-%d %H:%M:%f', 'now'));
-            """
+        let sql = f.jobRowSQL("w7", state: "claimed", documentSha256: Self.sampleDigest, errorCode: "sca.denied")
         let out = try f.sqlite(f.dataDir + "/state.sqlite", sql)
         XCTAssertEqual(out.status, 0, ProcessRunner.describe(out, "sqlite3"))
 

@@ -382,6 +382,18 @@ final class DaemonFixture {
         try ProcessRunner.run("sqlite3", [database, sql], cwd: root, timeout: 60)
     }
 
+    /// SQL inserting a job row as the daemon writes it (crash windows built by hand with sqlite3):
+    /// spool `default`, this fixture's user, `minutesAgo` for both timestamps.
+    func jobRowSQL(_ job: String, state: String, documentSha256: String, device: String? = nil,
+                   errorCode: String? = nil, minutesAgo: Int = 0) -> String {
+        let at = minutesAgo == 0 ? "strftime('%Y-%m-%d %H:%M:%f', 'now')" : "strftime('%Y-%m-%d %H:%M:%f', 'now', '-\(minutesAgo) minutes')"
+        let code = errorCode.map { "'\($0)'" } ?? "NULL"
+        return """
+            INSERT INTO job (jobId, spool, state, documentSha256, userId, deviceId, attempts, errorCode, createdAt, updatedAt)
+              VALUES ('\(job)', 'default', '\(state)', '\(documentSha256)', '\(user)', '\(device ?? self.device)', 0, \(code), \(at), \(at));
+            """
+    }
+
     static func sha256(_ path: String) throws -> String {
         let out = try ProcessRunner.run("sha256sum", [path], timeout: 60)
         guard out.status == 0, let hex = out.stdout.split(separator: " ").first else { throw HarnessError(ProcessRunner.describe(out, "sha256sum")) }

@@ -446,6 +446,33 @@ final class ExternalModeTests: DaemonTestCase {
         if f.outcome(of: job) == .done { try assertValidates(f.done + "/\(job).pdf", level: "B-T", pyHanko: false) }
     }
 
+    /// A second signature file while the first one's completion is being retried (TSA down):
+    /// refused with `external.duplicateSignature` and kept in failed/; the job completes with the
+    /// first one once the TSA is back.
+    func testSecondSignatureWhileCompletionIsRetriedIsRefused() throws {
+        let f = fixture!
+        let port = try closedLoopbackPort()
+        _ = try f.startDaemon(configuration: #"{"tsa":{"urls":["http://127.0.0.1:\#(port)/tsa"],"timeoutSeconds":2}}"#)
+        let job = try f.submitExternal(level: "B-T", job: "dup-retry")
+        _ = try f.waitForPending(job)
+        let answer = try f.signPending(job)
+        try f.dropSignature(Data(answer.text.utf8), job: job)
+        XCTAssertTrue(f.waitUntil(timeout: 15) { f.exists(f.work + "/\(job).signature.json") && !f.exists(f.signatures + "/\(job).signature.json") },
+                      "the first signature is taken into work/: \(f.spoolListing())")
+        try f.dropSignature(Data(answer.text.utf8), job: job)
+        let refused = f.waitUntil(timeout: 15) { f.failedReports().contains { $0.code == "external.duplicateSignature" } }
+        XCTAssertTrue(refused, "the second signature is refused: \(f.failedReports())\n\(f.spoolListing())\n\(f.logs)")
+        XCTAssertTrue(f.entries(f.failed).contains { $0.hasSuffix(".duplicate.signature.json") }, "and kept in failed/: \(f.spoolListing())")
+        XCTAssertNil(f.outcome(of: job), "the job itself goes on: \(f.spoolListing())")
+
+        let tsa = try DaemonProcess(binary: PackagePaths.signdBinary,
+                                    arguments: ["tsa", "serve", "--data-dir", f.dataDir, "--listen", "127.0.0.1:\(port)"],
+                                    cwd: f.root, logPath: f.root + "/tsa-serve.log")
+        defer { tsa.kill9() }
+        XCTAssertEqual(try f.waitForOutcome(of: job, timeout: 30), .done, "\(f.spoolListing())\n\(f.logs)\n\(tsa.log)")
+        XCTAssertEqual(f.entries(f.work), [], "nothing stranded in work/")
+    }
+
     // MARK: - Crash windows (on-disk states built by hand, as in CrashWindowTests)
 
     /// Crash right after phase two took the signature file (signatures/<job>.signature.json moved

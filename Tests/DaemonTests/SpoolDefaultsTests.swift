@@ -83,11 +83,7 @@ extension SpoolDefaultsTests {
         try FileManager.default.copyItem(atPath: DaemonFixture.samplePDF, toPath: f.work + "/lv-1.document.pdf")
         try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: f.work + "/lv-1.manifest.json"))
         // Authorized (its nonce consumed) while the spool's default was B-B.
-        let sql = """
-            INSERT INTO job (jobId, spool, state, documentSha256, userId, deviceId, attempts, createdAt, updatedAt)
-              VALUES ('lv-1', 'default', 'authorized', '\(CrashWindowTests.sampleDigest)', '\(f.user)', '\(f.device)', 0,
-                      strftime('%Y-%m-%d %H:%M:%f', 'now'), strftime('%Y-%m-%d %H:%M:%f', 'now'));
-            """
+        let sql = f.jobRowSQL("lv-1", state: "authorized", documentSha256: CrashWindowTests.sampleDigest)
         let out = try f.sqlite(f.dataDir + "/state.sqlite", sql)
         XCTAssertEqual(out.status, 0, ProcessRunner.describe(out, "sqlite3"))
 
