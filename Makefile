@@ -5,7 +5,7 @@ SWIFT ?= swift
 SHELL := /bin/bash
 BIN := .build/debug/signd
 
-.PHONY: test deps build demo bench clean
+.PHONY: test deps build demo bench fuzz clean
 
 deps:
 	@bash scripts/test-deps.sh
@@ -30,6 +30,11 @@ demo:
 
 bench:
 	@bash bench/run.sh
+
+# libFuzzer targets (docs/testing.md, "Fuzzing"): FUZZ_SECONDS per target (default 60); crashes,
+# timeouts and memory blow-ups land in Tests/FuzzRegressionTests/Corpus/, which `make test` replays.
+fuzz:
+	@bash scripts/fuzz.sh
 
 clean:
 	rm -rf .build

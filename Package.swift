@@ -66,7 +66,7 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        .target(name: "Jobs", swiftSettings: strict),
+        .target(name: "Jobs", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .target(
             name: "DatabaseSupport",
             dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
@@ -184,6 +184,18 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // ---- Fuzzing (make fuzz; docs/testing.md "Fuzzing") ----
+        .target(
+            name: "FuzzTargets",
+            dependencies: ["PDFSyntax", "PDFSignatures", "CMSStructures", "Jobs"],
+            swiftSettings: strict
+        ),
+        // libFuzzer's driver entry, declared for the fuzz executables (used only with -DFUZZING).
+        .target(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .executableTarget(name: "PDFReaderFuzzer", dependencies: ["FuzzTargets", "CLibFuzzer"], path: "Fuzz/PDFReaderFuzzer", swiftSettings: strict),
+        .executableTarget(name: "CMSTSPFuzzer", dependencies: ["FuzzTargets", "CLibFuzzer"], path: "Fuzz/CMSTSPFuzzer", swiftSettings: strict),
+        .executableTarget(name: "ManifestFuzzer", dependencies: ["FuzzTargets", "CLibFuzzer"], path: "Fuzz/ManifestFuzzer", swiftSettings: strict),
+
         // ---- Tests ----
         .target(
             name: "TestSupport",
@@ -193,11 +205,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+                // FakePowerAuthServer (SCATests, DaemonTests).
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
         .testTarget(name: "PDFSyntaxTests", dependencies: ["PDFSyntax"], swiftSettings: strict),
+        .testTarget(
+            name: "FuzzRegressionTests",
+            dependencies: ["FuzzTargets"],
+            exclude: ["Corpus", "Seeds"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "CMSStructuresTests",
             dependencies: ["CMSStructures", .product(name: "SwiftASN1", package: "swift-asn1"), .product(name: "X509", package: "swift-certificates")],
@@ -266,7 +286,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["TestSupport", "Jobs", "Audit", "SigndCore", "Daemon", "StateStore"],
+            dependencies: ["TestSupport", "Jobs", "Audit", "SigndCore", "Daemon", "StateStore", "SCA"],
             swiftSettings: strict
         ),
     ]

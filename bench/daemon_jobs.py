@@ -39,13 +39,29 @@ import time
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
+def appearance_canonical(app):
+    """SIGND-APPEARANCE-V1 (docs/sca.md): '-' for an absent field, '+<n>:<utf-8 bytes>' else."""
+    out = b"SIGND-APPEARANCE-V1\n"
+    for label, key in (("field-name", "fieldName"), ("name", "name"), ("reason", "reason"),
+                       ("location", "location"), ("contact-info", "contactInfo")):
+        value = (app or {}).get(key)
+        if value is None:
+            out += label.encode() + b"=-\n"
+        else:
+            raw = value.encode("utf-8")
+            out += label.encode() + b"=+" + str(len(raw)).encode() + b":" + raw + b"\n"
+    return out
+
+
 def canonical(st):
-    return ("SIGND-SCA-STATEMENT-V1\n"
+    return ("SIGND-SCA-STATEMENT-V2\n"
             f"job={st['jobId']}\n"
             f"doc-sha256={st['documentSha256']}\n"
             f"device={st['deviceId']}\n"
             f"user={st['userId']}\n"
             f"level={st['level']}\n"
+            f"mode={st['mode']}\n"
+            f"appearance-sha256={st['appearanceSha256']}\n"
             f"not-before={st['notBefore']}\n"
             f"expires={st['expiresAt']}\n"
             f"nonce={st['nonce']}\n").encode()
@@ -67,8 +83,10 @@ def prepare(a):
         job = f"{a.prefix}-{i:05d}"
         data = open(os.path.join(a.pdfs, name), "rb").read()
         digest = hashlib.sha256(data).hexdigest()
-        st = {"jobId": job, "documentSha256": digest, "deviceId": a.device, "userId": a.user,
-              "level": a.level, "notBefore": now, "expiresAt": now + a.expires_in,
+        st = {"version": 2, "jobId": job, "documentSha256": digest, "deviceId": a.device, "userId": a.user,
+              "level": a.level, "mode": "cloud",
+              "appearanceSha256": hashlib.sha256(appearance_canonical(None)).hexdigest(),
+              "notBefore": now, "expiresAt": now + a.expires_in,
               "nonce": "".join(secrets.choice(ALPHABET) for _ in range(24))}
         sig = key.sign(canonical(st), ec.ECDSA(hashes.SHA256()))
         auth = {"kind": "device-signature", "statement": st,

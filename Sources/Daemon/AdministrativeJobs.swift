@@ -436,7 +436,7 @@ extension JobPipeline {
         // real code (runAdministrative), and so is one after (processAdministrative).
         if failureReport(of: job)?.code != code {
             do {
-                try Self.writeError(jobId: jobId, code: code, message: message, retryable: retryable, to: report, at: now)
+                try Self.writeError(jobId: jobId, code: code, message: message, retryable: retryable, to: report, at: now, replacingOwn: true)
             } catch {
                 logger.error("cannot write the error report", metadata: ["path": .string(report), "error": .string("\(error)")])
             }

@@ -63,6 +63,7 @@ extension JobPipeline {
         guard let registered = device.publicKeyDER, Array(registered) == keyDER.serializedBytes else {
             throw SpoolError("certificate.notDeviceKey", "the certificate of device \(deviceId) does not certify the device's registered key; enroll the device from its own CSR for external mode")
         }
+        try checkApprovedTerms(manifest: manifest, job: job)
         let builder = PAdESSignatureBuilder(signer: ExternalSigner.p256(certificate: certificate), chain: deps.caChain, digest: .sha256)
         let a = manifest.appearance
         let request = SignatureRequest(fieldName: a?.fieldName, signingTime: signingTime, reason: a?.reason, location: a?.location,
@@ -72,7 +73,11 @@ extension JobPipeline {
             guard let timestamper = deps.timestamper else { throw SpoolError("tsa.notConfigured", "the job asks for B-T but no TSA is configured") }
             reserve = timestamper.reservedTokenSize
         }
-        let state = try PDFSigningService().prepareExternal(inputPath: work.document, builder: builder, request: request, timestampReserve: reserve)
+        // Phase one parses the document before it hashes it, and phase two runs minutes later:
+        // both read a private copy whose bytes were proven to be the approved ones.
+        try privatizeDocument(work: work, approvedSha256: job.documentSha256)
+        let state = try PDFSigningService().prepareExternal(inputPath: work.document, builder: builder, request: request, timestampReserve: reserve,
+                                                            expectedDocumentSHA256: job.documentSha256)
         let stateWriter = try AtomicFileWriter(path: work.externalState, mode: 0o600)
         try stateWriter.write(Array(try JSONEncoder().encode(state)))
         try stateWriter.commit()
@@ -155,6 +160,12 @@ extension JobPipeline {
         logger[metadataKey: "job"] = .string(jobId)
         logger[metadataKey: "trace"] = .string(TraceID.make())
         let work = layout.workFiles(jobId)
+        // Phase two is an attempt too (the poison-job guard counts its crashes).
+        do { try deps.database.beginJobAttempt(jobId) } catch {
+            logger.error("marking the attempt in the state database failed; the signature file stays for the next rescan", metadata: ["error": .string("\(error)")])
+            return
+        }
+        defer { endAttemptIfOpen(jobId) }
         // The prepared state itself is read (and checked) by completeExternalJob.
         guard let manifest = try? ManifestValidator.parse(try SpoolFiles.readRegular(work.manifest, limit: ManifestValidator.maximumManifestBytes), defaults: configuration.manifestDefaults),
               SpoolFiles.isRegularFile(work.externalState) else {
@@ -218,11 +229,13 @@ extension JobPipeline {
         do {
             let output = work.signed
             let timestamper = manifest.level == .bt ? deps.timestamper : nil
-            _ = try await PDFSigningService().completeExternal(inputPath: work.document, outputPath: output, state: state,
-                                                               signature: der, timestamper: timestamper)
+            let outcome = try await PDFSigningService().completeExternal(inputPath: work.document, outputPath: output, state: state,
+                                                                         signature: der, timestamper: timestamper,
+                                                                         expectedDocumentSHA256: job.documentSha256)
             try? deps.database.recordSuccessfulAuthorization(deviceId: manifest.signer.deviceId, now: now)
             audit(.jobAuthorized, manifest: manifest, digest: job.documentSha256, details: ["kind": "external-device-signature"])
-            let last = try await selfCheck(output: output, level: manifest.level, signingTime: now)
+            let last = try await selfCheck(output: output, level: manifest.level, signingTime: now,
+                                           approved: (job.documentSha256, outcome.originalLength))
             audit(.jobSigned, manifest: manifest, digest: job.documentSha256, serial: certSerial, details: ["level": manifest.level.rawValue, "mode": "external"])
             if let genTime = last.timestamp?.genTime {
                 audit(.jobTimestamped, manifest: manifest, digest: job.documentSha256, serial: certSerial, details: ["genTime": genTime])
@@ -276,12 +289,32 @@ extension JobPipeline {
 
     func rejectSignatureFile(path: String, baseName: String, code: String, message: String, jobId: String?) {
         _ = try? SpoolFiles.move(path, to: layout.failed + "/\(baseName).signature.json")
-        var target = layout.failed + "/\(baseName).signature.error.json"
-        var n = 1
-        while FileManager.default.fileExists(atPath: target) { target = layout.failed + "/\(baseName).signature.\(n).error.json"; n += 1 }
-        try? Self.writeError(jobId: jobId, code: code, message: message, retryable: false, to: target, at: now)
+        let target = layout.failed + "/\(baseName).signature.error.json"
+        do {
+            try Self.writeError(jobId: jobId, code: code, message: message, retryable: false, to: target, at: now)
+        } catch {
+            deps.logger.error("cannot write the error report", metadata: ["path": .string(target), "error": .string("\(error)")])
+        }
         _ = try? deps.audit.append(AuditEntry(type: .inputRejected, jobId: jobId, outcome: "failure", details: ["code": code, "message": message]))
         deps.logger.warning("signature file rejected", metadata: ["code": .string(code)])
+    }
+
+    /// Replaces work/<job>.document.pdf by a copy only signd can write, proven in the copying pass
+    /// to hash to the approved digest (`document.changed` otherwise). A producer that kept a
+    /// descriptor of the file it handed over cannot reach the bytes the two phases read.
+    func privatizeDocument(work: WorkFiles, approvedSha256: String) throws {
+        let source = try FileByteSource(path: work.document, followSymlinks: false)
+        let writer = try AtomicFileWriter(path: work.document, mode: 0o600)
+        var hasher = SHA256()
+        try source.forEachChunk(offset: 0, length: source.length) { chunk in
+            hasher.update(bufferPointer: chunk)
+            try writer.write(chunk)
+        }
+        let digest = Hex.encode(Array(hasher.finalize()))
+        guard digest == approvedSha256 else {
+            throw SpoolError("document.changed", "\(work.document) hashes to SHA-256 \(digest), not the approved \(approvedSha256): the document changed after it was approved (did the producer keep writing to it?); nothing was signed. Submit the job again with a new approval")
+        }
+        try writer.commit()
     }
 
     /// DER ECDSA signature from DER or JOSE (raw r||s, 64 bytes) input.

@@ -30,6 +30,9 @@ public struct PipelineConfiguration: Sendable {
     public var maxFailures: Int = 5
     /// The spool's defaults for what a sign manifest leaves out (level, appearance texts).
     public var manifestDefaults = ManifestDefaults()
+    /// The poison-job guard: a job whose attempts a crash interrupted this many times fails with
+    /// `job.crashed` (its files kept in failed/) instead of being replayed at every start.
+    public var maximumInterruptions: Int = 2
     public init() {}
 }
 
@@ -163,20 +166,35 @@ public final class JobPipeline: Sendable {
 
         // The PDF must be present and hash to the manifest's digest (that is how we know it is complete).
         var digest: String?
-        var hashedIdentity: FileStatus?
-        if SpoolFiles.isSymlink(pdfPath) {
+        var hashedIdentity: FileIdentity?
+        if let status = FileStatus(path: pdfPath), status.kind != .regular {
+            let what = status.kind == .symlink ? "a symbolic link; signd never follows links in the spool"
+                : status.kind == .directory ? "a directory, not a PDF file" : "a special file (FIFO, socket or device), not a PDF file"
             rejectUnclaimed(files: [name, manifest.document.file], baseName: manifest.jobId, code: "spool.notRegularFile",
-                            message: "\(manifest.document.file) is a symbolic link; signd never follows links in the spool", jobId: manifest.jobId)
+                            message: "\(manifest.document.file) is \(what); write the PDF as a regular file (temporary name, then rename) and resubmit", jobId: manifest.jobId)
             return .rejected(code: "spool.notRegularFile")
         }
-        if SpoolFiles.isRegularFile(pdfPath) {
-            if let size = SpoolFiles.size(pdfPath), size > configuration.maximumDocumentBytes {
+        if let status = FileStatus(path: pdfPath) {
+            if status.size > configuration.maximumDocumentBytes {
                 rejectUnclaimed(files: [name, manifest.document.file], baseName: manifest.jobId, code: "document.tooLarge",
-                                message: "the PDF has \(size) bytes; the limit is \(configuration.maximumDocumentBytes)", jobId: manifest.jobId)
+                                message: "the PDF has \(status.size) bytes; the limit is \(configuration.maximumDocumentBytes)", jobId: manifest.jobId)
                 return .rejected(code: "document.tooLarge")
             }
-            hashedIdentity = FileStatus(path: pdfPath)
-            digest = try? Self.sha256(ofFile: pdfPath)
+            // The producer must not keep a second name for the file: signd takes the PDF out of
+            // its reach when it claims it (docs/spool.md, "What a producer may do").
+            if status.linkCount > 1 {
+                rejectUnclaimed(files: [name, manifest.document.file], baseName: manifest.jobId, code: "document.linked",
+                                message: "\(manifest.document.file) has \(status.linkCount) hard links; a producer must hand the PDF over, not keep a second name for it (it could change the bytes after the user approved them). Write a new file under a temporary name, rename it into incoming/ and resubmit", jobId: manifest.jobId)
+                return .rejected(code: "document.linked")
+            }
+            let identity = FileIdentity(status)
+            hashedIdentity = identity
+            if let known = bookkeeping.cachedDigest(key, identity: identity) {
+                digest = known
+            } else if let computed = try? Self.sha256(ofFile: pdfPath) {
+                digest = computed
+                bookkeeping.rememberDigest(key, identity: identity, digest: computed)
+            }
         }
         guard let digest, digest == manifest.document.sha256 else {
             if now.timeIntervalSince(seenAt) >= configuration.documentTimeout {
@@ -220,17 +238,15 @@ public final class JobPipeline: Sendable {
             return .waiting
         }
         // The file hashed must be the file claimed: a producer that replaced the PDF between the
-        // hash and the rename gets its new file checked again (never signed on a guess).
-        if let hashed = hashedIdentity, let claimed = FileStatus(path: work.document),
-           hashed.inode != claimed.inode || hashed.device != claimed.device || hashed.size != claimed.size || hashed.modified != claimed.modified,
-           (try? Self.sha256(ofFile: work.document)) != digest {
+        // hash and the rename, or linked it meanwhile, gets its file looked at again (never
+        // signed on a guess). What is signed is proven once more when it is signed.
+        if let hashed = hashedIdentity, FileStatus(path: work.document).map({ FileIdentity($0) }) != hashed {
             _ = try? SpoolFiles.move(work.document, to: pdfPath)
             _ = try? SpoolFiles.move(work.manifest, to: path)
             deps.logger.warning("the PDF changed while it was claimed; looking at it again", metadata: ["job": .string(manifest.jobId)])
             return .waiting
         }
-        let record = JobRecord(jobId: manifest.jobId, spool: layout.name, state: .claimed, documentSha256: digest,
-                               userId: manifest.signer.userId, deviceId: manifest.signer.deviceId, now: now)
+        let record = claimedRecord(manifest, now: now)
         do {
             if case (false, let existing?) = try deps.database.claimJob(record) {
                 // The job id was recorded meanwhile (another spool, or an administrative job of
@@ -274,12 +290,14 @@ public final class JobPipeline: Sendable {
         // Unfinished jobs without files in work/: killed after delivery or failure moved the
         // files out but before the state row said so (older versions removed work/ first).
         for job in (try? deps.database.unfinishedJobs(spool: layout.name)) ?? [] where !inWorkSet.contains(job.jobId) {
+            if setAsideIfPoisoned(job) { continue }
             await process(jobId: job.jobId)
         }
         for jobId in inWork {
             let work = layout.workFiles(jobId)
             if let job = try? deps.database.job(jobId) {
                 if job.state != .delivered && job.state != .failed {
+                    if setAsideIfPoisoned(job) { continue }
                     await process(jobId: jobId)
                 } else {
                     // Finished, then killed before its work files were removed.
@@ -300,13 +318,84 @@ public final class JobPipeline: Sendable {
                 guard SpoolFiles.isRegularFile(incomingPDF), (try? Self.sha256(ofFile: incomingPDF)) == manifest.document.sha256 else { continue }
                 _ = try? SpoolFiles.claim(incomingPDF, to: work.document)
             }
-            guard let digest = try? Self.sha256(ofFile: work.document) else { continue }
-            let record = JobRecord(jobId: jobId, spool: layout.name, state: .claimed, documentSha256: digest,
-                                   userId: manifest.signer.userId, deviceId: manifest.signer.deviceId, now: now)
+            // The job's digest is the approved one from the manifest: whether the file still has
+            // it is proven when it is signed (document.changed otherwise).
+            let record = claimedRecord(manifest, now: now)
             _ = try? deps.database.claimJob(record)
-            audit(.jobReceived, manifest: manifest, digest: digest, details: ["spool": layout.name, "mode": manifest.mode.rawValue,
+            audit(.jobReceived, manifest: manifest, digest: record.documentSha256, details: ["spool": layout.name, "mode": manifest.mode.rawValue,
                                                                              "level": manifest.level.rawValue, "recovered": "true"])
             await process(jobId: jobId)
+        }
+    }
+
+    /// The state row of a sign job claimed now: the approved document digest, level and
+    /// appearance, and an attempt under way.
+    func claimedRecord(_ manifest: SignManifest, now: Date) -> JobRecord {
+        var record = JobRecord(jobId: manifest.jobId, spool: layout.name, state: .claimed, documentSha256: manifest.document.sha256,
+                               userId: manifest.signer.userId, deviceId: manifest.signer.deviceId, now: now)
+        record.level = manifest.level.rawValue
+        record.appearanceSha256 = manifest.appearanceSha256
+        record.attemptInProgress = true
+        return record
+    }
+
+    /// The terms the job was claimed (and authorized) with must still be the manifest's: a job
+    /// resumed after a restart is parsed again, and what it leaves out now comes from the
+    /// spool's defaults as they are now. If those changed, refuse rather than sign what nobody
+    /// approved.
+    func checkApprovedTerms(manifest: SignManifest, job: JobRecord) throws {
+        let approvedLevel = job.level ?? manifest.authorization?.statement?.level.rawValue
+        if let approved = approvedLevel, approved != manifest.level.rawValue {
+            audit(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
+                  details: ["code": "sca.levelMismatch", "reason": "approved \(approved), resumed job resolves to \(manifest.level.rawValue)"])
+            throw SpoolError("sca.denied", "the authorization approves level \(approved) but the job would now be signed at \(manifest.level.rawValue) (the spool's default level changed since the job was claimed); submit the job again with an explicit level")
+        }
+        if let approved = job.appearanceSha256, approved != manifest.appearanceSha256 {
+            metrics.scaDenied(code: "sca.appearanceMismatch")
+            audit(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
+                  details: ["code": "sca.appearanceMismatch", "reason": "approved appearance SHA-256 \(approved), resumed job resolves to \(manifest.appearanceSha256)"])
+            throw SpoolError("sca.denied", "the authorization approves another appearance (reason, name, location, contact, field) than the job would now be signed with (the spool's default appearance changed since the job was claimed); submit the job again with the appearance given in the manifest")
+        }
+    }
+
+    /// The poison-job guard, at start: an attempt found under way was interrupted by a crash
+    /// (a trap, the OOM killer, kill -9). It is counted; at `maximumInterruptions` the job fails
+    /// with `job.crashed`, its files kept, so that one input cannot stop the daemon at every
+    /// start. Returns true when the job was set aside.
+    func setAsideIfPoisoned(_ job: JobRecord) -> Bool {
+        guard job.attemptInProgress else { return false }
+        guard bookkeeping.begin(job.jobId) else { return false }
+        defer { bookkeeping.end(job.jobId) }
+        let interruptions: Int
+        do {
+            guard let n = try deps.database.countInterruptedAttempt(job.jobId) else { return false }
+            interruptions = n
+        } catch {
+            deps.logger.error("counting an interrupted attempt failed", metadata: ["job": .string(job.jobId), "error": .string("\(error)")])
+            return false
+        }
+        metrics.attemptInterrupted()
+        var logger = deps.logger
+        logger[metadataKey: "job"] = .string(job.jobId)
+        guard interruptions >= configuration.maximumInterruptions else {
+            logger.warning("an attempt of this job was interrupted by a crash; it is tried again",
+                           metadata: ["interruptions": .stringConvertible(interruptions), "limit": .stringConvertible(configuration.maximumInterruptions)])
+            return false
+        }
+        guard let data = try? SpoolFiles.readRegular(layout.workFiles(job.jobId).manifest, limit: ManifestValidator.maximumManifestBytes),
+              let manifest = try? ManifestValidator.parse(data, defaults: configuration.manifestDefaults) else { return false }
+        fail(jobId: job.jobId, manifest: manifest, code: "job.crashed",
+             message: "processing job \(job.jobId) was interrupted by a crash \(interruptions) times (limit \(configuration.maximumInterruptions)); it was set aside with its files so that it cannot stop the daemon again. Report it with the files in failed/ and the daemon log; submit the document again under a new job id once the cause is known",
+             retryable: false, logger: logger)
+        return true
+    }
+
+    /// Ends the job's attempt when it is still marked under way and the job did not end (it
+    /// waits for a retry, a signature or was left for the next start).
+    func endAttemptIfOpen(_ jobId: String) {
+        guard let row = try? deps.database.job(jobId), row.attemptInProgress, row.state != .delivered, row.state != .failed else { return }
+        do { try deps.database.endJobAttempt(jobId) } catch {
+            deps.logger.error("ending a job attempt in the state database failed", metadata: ["job": .string(jobId), "error": .string("\(error)")])
         }
     }
 
@@ -349,6 +438,15 @@ public final class JobPipeline: Sendable {
         logger[metadataKey: "trace"] = .string(TraceID.make())
         logger.info("job processing", metadata: ["spool": .string(layout.name), "state": .string(job.state.rawValue), "attempt": .stringConvertible(job.attempts + 1)])
         if claimed == nil, await processAdministrative(job: job, resumed: resumed, logger: logger) { return }  // enroll/device/revoke: AdministrativeJobs.swift
+        // An attempt under way until it ends (a job claimed just now was inserted so): found
+        // under way at the next start, it was interrupted by a crash (the poison-job guard).
+        if claimed == nil && !job.attemptInProgress {
+            do { try deps.database.beginJobAttempt(jobId) } catch {
+                logger.error("marking the attempt in the state database failed; the job waits for the next retry", metadata: ["error": .string("\(error)")])
+                return
+            }
+        }
+        defer { endAttemptIfOpen(jobId) }
         let manifest: SignManifest
         do {
             manifest = try claimed?.manifest ?? ManifestValidator.parse(try SpoolFiles.readRegular(work.manifest, limit: ManifestValidator.maximumManifestBytes), defaults: configuration.manifestDefaults)
@@ -397,6 +495,7 @@ public final class JobPipeline: Sendable {
                     audit(.jobAuthorized, manifest: manifest, digest: job.documentSha256, details: ["kind": grant.kind, "reference": grant.reference])
                     try deps.database.setJobState(jobId, .authorized, now: now)
                 case .denied(let denial):
+                    metrics.scaDenied(code: denial.code.rawValue)
                     audit(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
                           details: ["code": denial.code.rawValue, "reason": denial.reason, "blockedDevice": String(denial.blockedDevice)])
                     throw SpoolError(denial.publicCode, denial.publicMessage, retryable: denial.retryable)
@@ -433,14 +532,7 @@ public final class JobPipeline: Sendable {
     /// Signs work/<job>.document.pdf into work/<job>.signed.pdf and checks the result with our
     /// own verifier. Returns the signer certificate serial.
     func sign(manifest: SignManifest, job: JobRecord, work: WorkFiles) async throws -> (serial: String, genTime: String?) {
-        // The level is part of what the user approved. A job resumed after a restart is parsed
-        // again, and a manifest without `level` takes the spool's default as it is *now*: if
-        // that changed, refuse rather than sign at a level nobody approved.
-        if let approved = manifest.authorization?.statement?.level, approved != manifest.level {
-            audit(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
-                  details: ["code": "sca.levelMismatch", "reason": "approved \(approved.rawValue), resumed job resolves to \(manifest.level.rawValue)"])
-            throw SpoolError("sca.denied", "the authorization approves level \(approved.rawValue) but the job would now be signed at \(manifest.level.rawValue) (the spool's default level changed since the job was claimed); submit the job again with an explicit level")
-        }
+        try checkApprovedTerms(manifest: manifest, job: job)
         let signingTime = now
         guard let certRecord = try deps.database.activeCertificate(deviceId: manifest.signer.deviceId, at: signingTime) else {
             throw SpoolError("certificate.none", "device \(manifest.signer.deviceId) has no valid certificate; enroll it (signd enroll) before signing")
@@ -460,17 +552,27 @@ public final class JobPipeline: Sendable {
         if manifest.level == .bt && timestamper == nil {
             throw SpoolError("tsa.notConfigured", "the job asks for B-T but no TSA is configured")
         }
-        _ = try await metrics.measure(.sign) {
+        let outcome = try await metrics.measure(.sign) {
             try await PDFSigningService().sign(inputPath: work.document, outputPath: output, builder: builder,
-                                               request: request, timestamper: timestamper)
+                                               request: request, timestamper: timestamper, expectedDocumentSHA256: job.documentSha256)
         }
-        let last = try await metrics.measure(.selfCheck) { try await selfCheck(output: output, level: manifest.level, signingTime: signingTime) }
+        let last = try await metrics.measure(.selfCheck) {
+            try await selfCheck(output: output, level: manifest.level, signingTime: signingTime,
+                                approved: (job.documentSha256, outcome.originalLength))
+        }
         return (certRecord.serial, last.timestamp?.genTime)
     }
 
-    /// Never deliver what our own verifier does not accept: intact, trusted, at the level asked.
-    func selfCheck(output: String, level: SignatureLevel, signingTime: Date) async throws -> SignatureReport {
-        let document = try PDFDocument(source: try FileByteSource(path: output))
+    /// Never deliver what our own verifier does not accept: intact, trusted, at the level asked,
+    /// and whose first revision is the approved document (hashed once more from the output).
+    func selfCheck(output: String, level: SignatureLevel, signingTime: Date, approved: (sha256: String, length: Int64)) async throws -> SignatureReport {
+        let approvedSha256 = approved.sha256
+        let document = try PDFDocument(source: try FileByteSource(path: output, followSymlinks: false))
+        let original = try Self.prefixDigest(of: output, length: approved.length)
+        guard original == approvedSha256 else {
+            try? FileManager.default.removeItem(atPath: output)
+            throw SpoolError("document.changed", "the signed output's first revision hashes to SHA-256 \(original ?? "(none: the output is shorter than the document)"), not the approved \(approvedSha256); nothing was delivered. Submit the job again")
+        }
         let tsaValidator = deps.timestamper?.configuration.validator
         let verifier = PAdESVerifier(trustRoots: deps.caChain.last.map { [$0] }, validationTime: signingTime) { token, value in
             guard let tsaValidator else { return TimestampReport(genTime: "?", tsa: nil, imprintValid: false, signatureValid: false, trusted: nil, problems: ["notConfigured"]) }
@@ -536,14 +638,19 @@ public final class JobPipeline: Sendable {
         if SpoolFiles.isRegularFile(work.manifest) { _ = try? SpoolFiles.move(work.manifest, to: layout.failed + "/\(jobId).json") }
         if SpoolFiles.isRegularFile(work.signature) { _ = try? SpoolFiles.move(work.signature, to: layout.failed + "/\(jobId).signature.json") }
         try? FileManager.default.removeItem(atPath: layout.pending + "/\(jobId).dtbs.json")
-        try? Self.writeError(jobId: jobId, code: code, message: message, retryable: retryable, to: layout.failed + "/\(jobId).error.json", at: now)
+        var report = layout.failed + "/\(jobId).error.json"
+        do {
+            report = try Self.writeError(jobId: jobId, code: code, message: message, retryable: retryable, to: report, at: now, replacingOwn: true)
+        } catch {
+            logger.error("cannot write the error report", metadata: ["path": .string(report), "error": .string("\(error)")])
+        }
         // Once per job and code: a failure finished after a crash is not recorded twice.
         if !jobFailureAudited(jobId: jobId, code: code) {
             audit(.jobFailed, manifest: manifest, digest: nil, outcome: "failure", details: ["code": code, "message": message])
         }
         // State before cleanup: a crash in between leaves a finished job whose work files
         // recovery removes; the other order could leave a job no restart finds.
-        try? deps.database.setJobState(jobId, .failed, now: now, errorCode: code, resultPath: layout.failed + "/\(jobId).error.json")
+        try? deps.database.setJobState(jobId, .failed, now: now, errorCode: code, resultPath: report)
         work.removeAll()
         metrics.jobEnded(outcome: "failed", code: code)
         if let created = (try? deps.database.job(jobId))?.createdAt { metrics.record(.job, seconds: now.timeIntervalSince(created)) }
@@ -557,16 +664,19 @@ public final class JobPipeline: Sendable {
                          auditType: AuditEventType = .jobFailed) {
         for f in files {
             let from = layout.incoming + "/" + f
-            if SpoolFiles.isRegularFile(from) || SpoolFiles.isSymlink(from) {
+            // Whatever it is (file, link, FIFO, socket, device, directory): moved, never opened,
+            // so that it is reported once and not at every rescan.
+            if FileStatus(path: from) != nil {
                 let ext = (f as NSString).pathExtension
                 _ = try? SpoolFiles.move(from, to: layout.failed + "/\(baseName).\(ext.isEmpty ? "input" : ext)")
             }
         }
-        let reportPath = layout.failed + "/\(baseName).error.json"
-        var target = reportPath
-        var n = 1
-        while FileManager.default.fileExists(atPath: target) { target = layout.failed + "/\(baseName).\(n).error.json"; n += 1 }
-        try? Self.writeError(jobId: jobId, code: code, message: message, retryable: false, to: target, at: now)
+        do {
+            // Never over another report (numbered instead): a report names its own job only.
+            try Self.writeError(jobId: jobId, code: code, message: message, retryable: false, to: layout.failed + "/\(baseName).error.json", at: now)
+        } catch {
+            deps.logger.error("cannot write the error report", metadata: ["path": .string(layout.failed + "/\(baseName).error.json"), "error": .string("\(error)")])
+        }
         metrics.jobEnded(outcome: "rejected", code: code)
         _ = try? deps.audit.append(AuditEntry(type: auditType, jobId: jobId, outcome: "failure", details: ["code": code, "message": message, "files": files.joined(separator: ",")]))
         var metadata: Logger.Metadata = ["code": .string(code), "files": .string(files.joined(separator: ","))]
@@ -598,6 +708,8 @@ public final class JobPipeline: Sendable {
         case let e as SignatureEmbeddingError: return (e.code.rawValue, e.message)
         case let e as TimestampError: return (e.code.rawValue, e.description)
         case let e as LifecycleError: return (e.code, e.message)
+        case let e as SigningServiceError: return (e.code, e.message)
+        case let e as FileWriteError: return (e.code, e.message)
         case let e as SecretError: return (e.code, e.message)
         default: return ("internal", "an internal error occurred; the job was not signed (see the daemon log)")
         }
@@ -608,10 +720,21 @@ public final class JobPipeline: Sendable {
     static func failureOnRecord(jobId: String, errorCode: String?, failedDir: String) -> (String, String) {
         if let data = try? SpoolFiles.readRegular(failedDir + "/\(jobId).error.json", limit: 1 << 20),
            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           object["jobId"] as? String == jobId,
            let code = object["code"] as? String, let message = object["message"] as? String {
             return (code, message)
         }
         return (errorCode ?? "internal", "the job failed and the daemon stopped while recording it; see the daemon log")
+    }
+
+    /// SHA-256 (hex) of the first `length` bytes of a signed output: the document as it was
+    /// before signd appended its update. nil when the output is shorter.
+    static func prefixDigest(of path: String, length: Int64) throws -> String? {
+        let source = try FileByteSource(path: path, followSymlinks: false)
+        guard length >= 0, length <= source.length else { return nil }
+        var hasher = SHA256()
+        try source.forEachChunk(offset: 0, length: length) { hasher.update(bufferPointer: $0) }
+        return Hex.encode(Array(hasher.finalize()))
     }
 
     static func sha256(ofFile path: String) throws -> String {
@@ -621,14 +744,42 @@ public final class JobPipeline: Sendable {
         return Hex.encode(Array(hasher.finalize()))
     }
 
-    static func writeError(jobId: String?, code: String, message: String, retryable: Bool, to path: String, at: Date) throws {
+    /// Writes an error report at `path`, or at a numbered name beside it when `path` is taken:
+    /// a report never replaces another one, except, with `replacingOwn`, the same job's own
+    /// report (a job's failure finished again after a crash). Returns the path written.
+    @discardableResult
+    static func writeError(jobId: String?, code: String, message: String, retryable: Bool, to path: String, at: Date,
+                           replacingOwn: Bool = false) throws -> String {
         struct Report: Encodable { let jobId: String?; let code: String; let message: String; let retryable: Bool; let at: String }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(Report(jobId: jobId, code: code, message: message, retryable: retryable, at: Timestamps.iso8601(at)))
         let writer = try AtomicFileWriter(path: path)
         try writer.write(Array(data))
-        try writer.commit()
+        return try writer.commit { temporary, target in
+            if replacingOwn, let jobId, reportJobId(at: target) == jobId {
+                guard rename(temporary, target) == 0 else {
+                    throw SpoolError("spool.io", "cannot replace \(target): \(String(cString: strerror(errno)))")
+                }
+                return target
+            }
+            // Numbered before the suffix (`<name>.1.error.json`), so every report ends in .error.json.
+            let suffix = ".error.json"
+            guard target.hasSuffix(suffix) else { return try SpoolFiles.move(temporary, to: target) }
+            let stem = String(target.dropLast(suffix.count))
+            for n in 0...10_000 {
+                let candidate = n == 0 ? target : "\(stem).\(n)\(suffix)"
+                if try SpoolFiles.claim(temporary, to: candidate) { return candidate }
+            }
+            throw SpoolError("spool.io", "cannot write \(target): 10,000 numbered names are taken; clear out \((target as NSString).deletingLastPathComponent)")
+        }
+    }
+
+    /// The `jobId` of the error report at `path`, if it is one.
+    static func reportJobId(at path: String) -> String? {
+        guard let data = try? SpoolFiles.readRegular(path, limit: 1 << 20),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object["jobId"] as? String
     }
 
     static func writeJSON(_ value: [String: String], to path: String) throws {

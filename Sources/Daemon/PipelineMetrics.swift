@@ -1,5 +1,6 @@
 import Foundation
 import Metrics
+import SigndCore
 
 /// The pipeline's metrics, recorded through swift-metrics; `signd run` bootstraps the Prometheus
 /// backend and serves them on /metrics (docs/operations.md lists every series). Without a
@@ -36,6 +37,17 @@ public struct PipelineMetrics: Sendable {
         if let code {
             Counter(label: "signd_job_errors_total", dimensions: [("spool", spool), ("code", code)]).increment()
         }
+    }
+
+    /// An SCA approval refused, by its precise code (`sca.documentMismatch`,
+    /// `sca.appearanceMismatch`, ...; the job's public code is `sca.denied`).
+    public func scaDenied(code: String) {
+        Counter(label: "signd_sca_denials_total", dimensions: [("spool", spool), ("code", code)]).increment()
+    }
+
+    /// An attempt of a job that a crash interrupted, found at start (the poison-job guard).
+    public func attemptInterrupted() {
+        Counter(label: "signd_job_interruptions_total", dimensions: [("spool", spool)]).increment()
     }
 
     /// A retryable failure scheduled for another attempt.
@@ -90,7 +102,24 @@ final class PipelineBookkeeping: @unchecked Sendable {
         }
     }
 
-    func forget(_ key: String) { lock.withLock { _ = seen.removeValue(forKey: key) } }
+    func forget(_ key: String) {
+        lock.withLock {
+            _ = seen.removeValue(forKey: key)
+            _ = hashed.removeValue(forKey: key)
+        }
+    }
+
+    /// The last digest computed for a job's PDF, with the identity of the file hashed: a PDF
+    /// that does not (yet) match its manifest is hashed again only when it changed.
+    private var hashed: [String: (identity: FileIdentity, digest: String)] = [:]
+
+    func cachedDigest(_ key: String, identity: FileIdentity) -> String? {
+        lock.withLock { hashed[key].flatMap { $0.identity == identity ? $0.digest : nil } }
+    }
+
+    func rememberDigest(_ key: String, identity: FileIdentity, digest: String) {
+        lock.withLock { hashed[key] = (identity, digest) }
+    }
 
     /// Marks `jobId` in flight; false when it already is. Keys with a `intake-` prefix guard
     /// intake and do not count as jobs in flight.
@@ -108,6 +137,24 @@ final class PipelineBookkeeping: @unchecked Sendable {
     private var jobsInFlight: Int { inFlight.count { !$0.hasPrefix("intake-") } }
 
     func isInFlight(_ jobId: String) -> Bool { lock.withLock { inFlight.contains(jobId) } }
+}
+
+/// What says a file is still the one that was looked at: device, inode, size, modification time
+/// and link count (a change of any of them means "look again").
+struct FileIdentity: Hashable, Sendable {
+    let device: UInt64
+    let inode: UInt64
+    let size: Int64
+    let modified: Double
+    let links: Int
+
+    init(_ status: FileStatus) {
+        device = status.device
+        inode = status.inode
+        size = status.size
+        modified = status.modified
+        links = status.linkCount
+    }
 }
 
 /// A spool's pipeline settings, replaceable while workers read them.

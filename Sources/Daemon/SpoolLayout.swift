@@ -102,17 +102,21 @@ public struct WorkFiles: Sendable {
 
 /// File operations for the spool that never follow symbolic links and never lose a file.
 enum SpoolFiles {
-    /// Reads a regular file (not a symlink) of at most `limit` bytes.
+    /// Reads a regular file (not a symlink) of at most `limit` bytes. Checked and read through one
+    /// descriptor (`O_NOFOLLOW|O_NONBLOCK`): a name swapped for a link or a FIFO between a check
+    /// and the read is refused, never followed or waited on.
     static func readRegular(_ path: String, limit: Int) throws -> Data {
-        guard let status = FileStatus(path: path) else { throw SpoolError("spool.io", "cannot stat \(path): \(FileStatus.lastError())") }
-        guard status.kind == .regular else {
-            throw SpoolError("spool.notRegularFile", "\(path) is not a regular file (symbolic links and special files are never followed)")
+        switch readRegularFile(path, limit: limit) {
+        case .success(let bytes): return Data(bytes)
+        case .failure(.notRegular(let what)):
+            throw SpoolError("spool.notRegularFile", "\(path) is \(what), not a regular file (symbolic links and special files are never followed)")
+        case .failure(.tooLarge(let size)):
+            throw SpoolError("spool.tooLarge", "\(path) has \(size) bytes; the limit is \(limit)")
+        case .failure(.grew):
+            throw SpoolError("spool.io", "\(path) grew while it was read; write it under a temporary name and rename it when it is complete")
+        case .failure(.io(let reason)):
+            throw SpoolError("spool.io", "cannot read \(path): \(reason)")
         }
-        guard status.size <= Int64(limit) else {
-            throw SpoolError("spool.tooLarge", "\(path) has \(status.size) bytes; the limit is \(limit)")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else { throw SpoolError("spool.io", "cannot read \(path)") }
-        return data
     }
 
     static func isRegularFile(_ path: String) -> Bool { FileStatus(path: path)?.kind == .regular }

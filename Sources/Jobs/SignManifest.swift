@@ -106,8 +106,9 @@ public struct ManifestDefaults: Sendable, Hashable {
 
     public static let userInfoKey = CodingUserInfoKey(rawValue: "signd.manifestDefaults")!
 
-    /// Field by field: the manifest's value, else the default.
-    static func merge(_ given: SignManifest.Appearance?, under fallback: SignManifest.Appearance?) -> SignManifest.Appearance? {
+    /// Field by field: the manifest's value, else the default. This is the appearance the
+    /// daemon signs, so it is the one an approval must cover (``SignManifest/appearanceSha256``).
+    public static func merge(_ given: SignManifest.Appearance?, under fallback: SignManifest.Appearance?) -> SignManifest.Appearance? {
         guard let fallback else { return given }
         guard let given else { return fallback }
         return SignManifest.Appearance(reason: given.reason ?? fallback.reason, location: given.location ?? fallback.location,
@@ -149,43 +150,77 @@ public struct Authorization: Codable, Sendable, Hashable {
 }
 
 /// What a device signs to approve one job: bound to the job, the exact document, the device,
-/// the user and the level; single-use (nonce) and short-lived (notBefore/expiresAt, Unix seconds).
+/// the user, the level, the mode and the resolved appearance (``SignManifest/appearanceSha256``);
+/// single-use (nonce) and short-lived (notBefore/expiresAt, Unix seconds).
+///
+/// `version` 2 is the only version signd accepts. A statement without `version` (or with 1) is a
+/// version-1 statement: it does not bind the mode or the appearance and is refused
+/// (`sca.unsupportedStatementVersion`, docs/decisions/0005-statement-v2.md).
 public struct AuthorizationStatement: Codable, Sendable, Hashable {
+    /// The statement format: 2 (nil in JSON written before version 2 existed: version 1).
+    public var version: Int?
     public var jobId: String
     public var documentSha256: String
     public var deviceId: String
     public var userId: String
     public var level: SignatureLevel
+    /// The signing mode the user approves (version 2).
+    public var mode: SigningMode?
+    /// SHA-256 (lowercase hex) of the canonical appearance (``ApprovedAppearance``) (version 2).
+    public var appearanceSha256: String?
     public var notBefore: Int64
     public var expiresAt: Int64
     /// 16-64 characters of base64url.
     public var nonce: String
 
-    public init(jobId: String, documentSha256: String, deviceId: String, userId: String, level: SignatureLevel, notBefore: Int64, expiresAt: Int64, nonce: String) {
+    /// The current format, version 2.
+    public static let currentVersion = 2
+
+    public init(version: Int? = AuthorizationStatement.currentVersion, jobId: String, documentSha256: String, deviceId: String, userId: String,
+                level: SignatureLevel, mode: SigningMode?, appearanceSha256: String?, notBefore: Int64, expiresAt: Int64, nonce: String) {
+        self.version = version
         self.jobId = jobId
         self.documentSha256 = documentSha256
         self.deviceId = deviceId
         self.userId = userId
         self.level = level
+        self.mode = mode
+        self.appearanceSha256 = appearanceSha256
         self.notBefore = notBefore
         self.expiresAt = expiresAt
         self.nonce = nonce
     }
 
+    /// The format version this statement claims (absent: 1).
+    public var effectiveVersion: Int { version ?? 1 }
+
     /// The bytes the device signs: a versioned, line-oriented encoding with fields in a fixed
     /// order. Every field's character set excludes `\n` and `=`, so the encoding is unambiguous
-    /// (``ManifestValidator`` enforces the sets before anything is verified).
+    /// (the authorizer enforces the sets before anything is verified).
     ///
-    ///     SIGND-SCA-STATEMENT-V1\n
+    ///     SIGND-SCA-STATEMENT-V2\n
     ///     job=<jobId>\n doc-sha256=<hex>\n device=<deviceId>\n user=<userId>\n
-    ///     level=<B-B|B-T>\n not-before=<unix s>\n expires=<unix s>\n nonce=<base64url>\n
+    ///     level=<B-B|B-T>\n mode=<cloud|external>\n appearance-sha256=<hex>\n
+    ///     not-before=<unix s>\n expires=<unix s>\n nonce=<base64url>\n
+    ///
+    /// A version-1 statement gives the version-1 bytes (no mode, no appearance); signd no longer
+    /// accepts those, they are kept so that the refusal can be explained and tested.
     public var canonicalBytes: [UInt8] {
-        var s = "SIGND-SCA-STATEMENT-V1\n"
+        var s: String
+        if effectiveVersion == 1 {
+            s = "SIGND-SCA-STATEMENT-V1\n"
+        } else {
+            s = "SIGND-SCA-STATEMENT-V\(effectiveVersion)\n"
+        }
         s += "job=\(jobId)\n"
         s += "doc-sha256=\(documentSha256)\n"
         s += "device=\(deviceId)\n"
         s += "user=\(userId)\n"
         s += "level=\(level.rawValue)\n"
+        if effectiveVersion != 1 {
+            s += "mode=\(mode?.rawValue ?? "")\n"
+            s += "appearance-sha256=\(appearanceSha256 ?? "")\n"
+        }
         s += "not-before=\(notBefore)\n"
         s += "expires=\(expiresAt)\n"
         s += "nonce=\(nonce)\n"

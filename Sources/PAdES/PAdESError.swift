@@ -20,6 +20,9 @@ public struct PAdESError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let signerFailed = Code(rawValue: "signature.signerFailed")
         /// The signer's signature does not verify over the data it was given.
         public static let signatureInvalid = Code(rawValue: "signature.invalid")
+        /// A size that sizes the `/Contents` placeholder (maximum signature size, timestamp
+        /// reserve) is negative or absurd (it may come from a saved external-signing state).
+        public static let sizeOutOfRange = Code(rawValue: "signature.sizeOutOfRange")
         /// The prepared state was used with different inputs.
         public static let preparedStateMismatch = Code(rawValue: "signature.preparedStateMismatch")
     }

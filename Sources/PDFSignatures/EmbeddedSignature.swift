@@ -30,6 +30,28 @@ public struct EmbeddedSignature: Sendable {
     public var revisionNumber: Int?
 }
 
+/// Checks on a `/ByteRange` read from a file: every number is untrusted (an element near
+/// `Int64.max` must not make `offset + length` trap).
+public enum ByteRangeCheck {
+    /// For `[o1 l1 o2 l2]` with non-negative numbers, both segments inside a file of `fileLength`
+    /// bytes and the second after the first: the offset just after the second segment. Nil for
+    /// anything else (wrong count, negative, overflowing, overlapping or beyond the file).
+    public static func end(of byteRange: [Int64], fileLength: Int64) -> Int64? {
+        guard byteRange.count == 4, byteRange.allSatisfy({ $0 >= 0 }) else { return nil }
+        let (end1, o1) = byteRange[0].addingReportingOverflow(byteRange[1])
+        let (end2, o2) = byteRange[2].addingReportingOverflow(byteRange[3])
+        guard !o1, !o2, end1 <= byteRange[2], end2 <= fileLength else { return nil }
+        return end2
+    }
+
+    /// The two covered segments as `(offset, length)`, when ``end(of:fileLength:)`` accepts the
+    /// range.
+    public static func segments(of byteRange: [Int64], fileLength: Int64) -> [(offset: Int64, length: Int64)]? {
+        guard end(of: byteRange, fileLength: fileLength) != nil else { return nil }
+        return [(byteRange[0], byteRange[1]), (byteRange[2], byteRange[3])]
+    }
+}
+
 /// What the revisions after a signed one did.
 public enum LaterChanges: String, Sendable, Codable {
     /// No later revision.
@@ -54,7 +76,8 @@ public enum SignatureInspector {
             // Strip the zero padding after the DER (the DER's own length says where it ends).
             contents = Self.trimDER(contents)
             var gapOK = false
-            if br.count == 4, br[0] == 0, br[1] > 0, br[2] > br[1], br[3] >= 0, br[2] + br[3] <= document.source.length {
+            let coveredEnd = ByteRangeCheck.end(of: br, fileLength: document.source.length)
+            if coveredEnd != nil, br[0] == 0, br[1] > 0, br[2] > br[1] {
                 let open = try document.source.read(offset: br[1], count: 1)
                 let close = try document.source.read(offset: br[2] - 1, count: 1)
                 let gapLength = br[2] - br[1]
@@ -67,8 +90,7 @@ public enum SignatureInspector {
                 problems.append("byteRange.malformed")
             }
             var section: Int?
-            if br.count == 4 {
-                let end = br[2] + br[3]
+            if let end = coveredEnd {
                 section = revisionEnds.firstIndex(of: end)
                 if section == nil { problems.append("byteRange.notRevisionEnd") }
             }
@@ -87,40 +109,43 @@ public enum SignatureInspector {
     }
 
     /// For each section (newest first), the offset just after the `%%EOF` that closes its revision
-    /// (and any single EOL after it), found from its `startxref`.
+    /// (and any single EOL after it), found from its `startxref`; -1 when there is none.
+    ///
+    /// One forward pass from the earliest section collects every `startxref N %%EOF`; each
+    /// section then takes the first one after it that names its offset. The cost is linear in the
+    /// file size however many sections the file has (a search per section would be quadratic).
     public static func revisionEndOffsets(_ document: PDFDocument) throws -> [Int64] {
-        // Revision ends are the %%EOF markers that follow "startxref <section offset>".
-        var ends: [Int64] = []
-        for section in document.sections {
-            // The section's startxref appears after the section itself; search forward in chunks.
-            var pos = section.absoluteOffset
-            var found: Int64 = -1
-            let needle = Array("startxref".utf8)
-            var scanned: Int64 = 0
-            search: while pos < document.source.length, scanned < 512 << 20 {
-                let chunk = try document.source.read(offset: pos, count: 1 << 20)
-                if chunk.isEmpty { break }
-                var from = 0
-                while let i = ByteSearch.first(needle, in: chunk, from: from) {
-                    let tail = try document.source.read(offset: pos + Int64(i) + 9, count: 40)
-                    var lexer = PDFLexer(bytes: tail)
-                    if case .integer(let n) = try? lexer.next().kind, n == section.statedOffset,
-                       let e = ByteSearch.first(Array("%%EOF".utf8), in: tail, from: lexer.position), e - lexer.position < 8 {
-                        var end = pos + Int64(i) + 9 + Int64(e) + 5
-                        let after = try document.source.read(offset: end, count: 2)
-                        if after.first == 0x0D { end += 1; if after.count > 1, after[1] == 0x0A { end += 1 } } else if after.first == 0x0A { end += 1 }
-                        found = end
-                        break search
-                    }
-                    from = i + 1
-                }
-                let step = Int64(max(1, chunk.count - needle.count))
-                pos += step
-                scanned += step
+        guard let scanStart = document.sections.map(\.absoluteOffset).min() else { return [] }
+        // stated offset -> positions of "startxref" naming it (ascending) with the revision end.
+        var markers: [Int64: [(position: Int64, end: Int64)]] = [:]
+        let needle = Array("startxref".utf8)
+        let eof = Array("%%EOF".utf8)
+        let length = document.source.length
+        var pos = max(0, scanStart)
+        var lastPosition: Int64 = -1
+        while pos < length {
+            let chunk = try document.source.read(offset: pos, count: 1 << 20)
+            if chunk.isEmpty { break }
+            var from = 0
+            while let i = ByteSearch.first(needle, in: chunk, from: from) {
+                from = i + 1
+                let at = pos + Int64(i) // < length
+                guard at > lastPosition else { continue } // seen in the previous chunk's overlap
+                lastPosition = at
+                let tail = try document.source.read(offset: at + 9, count: 40)
+                var lexer = PDFLexer(bytes: tail)
+                guard case .integer(let n) = try? lexer.next().kind,
+                      let e = ByteSearch.first(eof, in: tail, from: lexer.position), e - lexer.position < 8 else { continue }
+                var end = at + 9 + Int64(e) + 5
+                let after = try document.source.read(offset: end, count: 2)
+                if after.first == 0x0D { end += 1; if after.count > 1, after[1] == 0x0A { end += 1 } } else if after.first == 0x0A { end += 1 }
+                markers[n, default: []].append((at, end))
             }
-            ends.append(found)
+            pos += Int64(max(1, chunk.count - needle.count))
         }
-        return ends
+        return document.sections.map { section in
+            markers[section.statedOffset]?.first { $0.position >= section.absoluteOffset }?.end ?? -1
+        }
     }
 
     /// Compares each later revision with the one before it and classifies the changes.

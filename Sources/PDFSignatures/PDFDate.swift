@@ -44,8 +44,11 @@ public enum PDFDate {
                 offset = (oh * 3600 + om * 60) * (sign == UInt8(ascii: "-") ? -1 : 1)
             }
         }
+        // The offset comes from the file: one beyond ±18 hours (`+99'00'`) makes the date
+        // malformed, never a trap.
+        guard abs(offset) <= 18 * 3600, let zone = TimeZone(secondsFromGMT: offset) else { return nil }
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: offset)!
+        calendar.timeZone = zone
         return calendar.date(from: DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second))
     }
 }

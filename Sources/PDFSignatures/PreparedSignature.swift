@@ -38,6 +38,7 @@ public struct PreparedSignature: Sendable, Hashable, Codable {
     /// Embeds a DER-encoded CMS (or timestamp token) into `/Contents`, returning the final bytes to
     /// append to the original file.
     public func complete(cms: [UInt8]) throws -> [UInt8] {
+        try checkInvariants()
         guard cms.count <= contentsCapacity else {
             throw SignatureEmbeddingError(.contentsTooSmall, "the /Contents placeholder holds \(contentsCapacity) bytes, but the signature needs \(cms.count) bytes; sign again with a larger placeholder (signd sizes it by a dry run; report this if you did not set the size yourself)")
         }
@@ -50,5 +51,45 @@ public struct PreparedSignature: Sendable, Hashable, Codable {
             p += 2
         }
         return out
+    }
+}
+
+extension PreparedSignature {
+    enum CodingKeys: String, CodingKey {
+        case base, update, contentsTokenStart, contentsTokenEnd, byteRange, contentsCapacity, fieldName
+    }
+
+    /// Decodes a saved state and checks its invariants, so that a damaged or edited state file is
+    /// an error, never an out-of-range index when the signature is embedded.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(base: try c.decode(IncrementalUpdate.Base.self, forKey: .base),
+                  update: try c.decode([UInt8].self, forKey: .update),
+                  contentsTokenStart: try c.decode(Int.self, forKey: .contentsTokenStart),
+                  contentsTokenEnd: try c.decode(Int.self, forKey: .contentsTokenEnd),
+                  byteRange: try c.decode([Int64].self, forKey: .byteRange),
+                  contentsCapacity: try c.decode(Int.self, forKey: .contentsCapacity),
+                  fieldName: try c.decode(String.self, forKey: .fieldName))
+        do {
+            try checkInvariants()
+        } catch let e as SignatureEmbeddingError {
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: e.description))
+        }
+    }
+
+    /// The invariants of the type doc: the `/Contents` token lies inside `update`, is `<` + twice
+    /// the capacity in hex digits + `>`, and the byte range is the file around it.
+    func checkInvariants() throws {
+        let (twice, o1) = contentsCapacity.multipliedReportingOverflow(by: 2)
+        let (tokenLength, o2) = twice.addingReportingOverflow(2)
+        let (expectedEnd, o3) = contentsTokenStart.addingReportingOverflow(tokenLength)
+        guard contentsCapacity >= 0, !o1, !o2, !o3, contentsTokenStart >= 0, contentsTokenEnd == expectedEnd,
+              contentsTokenEnd <= update.count,
+              update[contentsTokenStart] == UInt8(ascii: "<"), update[contentsTokenEnd - 1] == UInt8(ascii: ">"),
+              base.fileLength >= 0, base.fileLength <= Int64.max / 2, byteRange.count == 4,
+              byteRange == [0, base.fileLength + Int64(contentsTokenStart), base.fileLength + Int64(contentsTokenEnd),
+                            Int64(update.count - contentsTokenEnd)] else {
+            throw SignatureEmbeddingError(.preparedStateMismatch, "the prepared signature state is inconsistent (/Contents token \(contentsTokenStart)..<\(contentsTokenEnd) of \(update.count) bytes, capacity \(contentsCapacity), /ByteRange \(byteRange)); it was damaged or edited: prepare the document again")
+        }
     }
 }

@@ -16,6 +16,8 @@ public struct SignatureEmbeddingError: Error, Sendable, Hashable, CustomStringCo
         public static let pageOutOfRange = Code(rawValue: "signature.pageOutOfRange")
         /// A field name that PDF cannot carry (empty, or containing a period).
         public static let invalidFieldName = Code(rawValue: "signature.invalidFieldName")
+        /// The requested `/Contents` capacity is not positive or larger than a verifier reads.
+        public static let capacityOutOfRange = Code(rawValue: "signature.capacityOutOfRange")
         /// The prepared state does not belong to these bytes.
         public static let preparedStateMismatch = Code(rawValue: "signature.preparedStateMismatch")
         /// A signature dictionary is malformed (verification side).

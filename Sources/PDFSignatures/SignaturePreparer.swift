@@ -7,12 +7,19 @@ import PDFSyntax
 /// (Print + Locked), attached to the page's `/Annots` and to `/AcroForm /Fields`, with
 /// `/SigFlags 3`. Existing fields are kept. All entries of the signature dictionary are direct.
 public enum SignaturePreparer {
+    /// The largest `/Contents` capacity: 32 MiB of DER, 64 MiB of hex digits, which is also the
+    /// largest gap ``SignatureInspector`` reads as a `/Contents` token.
+    public static let maximumContentsCapacity = 32 << 20
+
     /// - Parameters:
     ///   - contentsCapacity: bytes reserved for the DER CMS (written as twice as many hex digits).
     ///   - documentID: 16 bytes for the second element of the trailer `/ID` (the first is kept, or
     ///     set to the same value when the document had none). Derive it deterministically from the
     ///     inputs for reproducible output.
     public static func prepare(document: PDFDocument, request: SignatureRequest, contentsCapacity: Int, documentID: [UInt8]) throws -> PreparedSignature {
+        guard (1...maximumContentsCapacity).contains(contentsCapacity) else {
+            throw SignatureEmbeddingError(.capacityOutOfRange, "a /Contents capacity of \(contentsCapacity) bytes was requested; it must be 1...\(maximumContentsCapacity)")
+        }
         var update = try IncrementalUpdate(document: document)
         let catalogRef = document.catalogReference
         var catalog = try document.catalog()
@@ -31,13 +38,13 @@ public enum SignaturePreparer {
             acroForm = PDFDictionary()
         }
         if acroFormRef == nil {
-            acroFormRef = update.allocate()
+            acroFormRef = try update.allocate()
             catalog["AcroForm"] = .reference(acroFormRef!)
             catalogChanged = true
         }
 
         let existing = try FormFields.all(in: document)
-        let sigRef = update.allocate()
+        let sigRef = try update.allocate()
         let fieldName: String
         if let requested = request.fieldName {
             guard !requested.isEmpty, !requested.contains(".") else {
@@ -68,7 +75,7 @@ public enum SignaturePreparer {
                 throw SignatureEmbeddingError(.pageOutOfRange, "page \(request.pageIndex + 1) does not exist; the document has \(pageCount) page(s)")
             }
             let (pageRef, page) = try document.page(at: request.pageIndex)
-            let widgetRef = update.allocate()
+            let widgetRef = try update.allocate()
             var widget = PDFDictionary()
             widget["Type"] = .name("Annot")
             widget["Subtype"] = .name("Widget")

@@ -25,8 +25,13 @@ public struct PDFError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let objectNotFound = Code(rawValue: "pdf.objectNotFound")
         /// The object at an offset is not the one the xref names.
         public static let objectMismatch = Code(rawValue: "pdf.objectMismatch")
-        /// Nesting, length or count beyond the reader's safety limits.
+        /// Nesting, length or count beyond the reader's safety limits (including a stream that
+        /// decodes to more bytes than the reader needs: a decompression bomb).
         public static let limitExceeded = Code(rawValue: "pdf.limitExceeded")
+        /// A number the file states (offset, length, count, object number, `/Size`, `/ByteRange`
+        /// element) is negative, larger than the file could hold, or makes an offset computation
+        /// overflow. Never a crash: every such computation is checked.
+        public static let numberOutOfRange = Code(rawValue: "pdf.numberOutOfRange")
         /// The document is encrypted; signing encrypted documents is not supported.
         public static let encrypted = Code(rawValue: "pdf.encrypted")
         /// A stream uses a filter the reader does not implement where it must decode.
@@ -72,12 +77,23 @@ public struct PDFReaderLimits: Sendable, Hashable {
     public var maxDepth = 256
     /// Maximum size in bytes of a single non-stream object's text.
     public var maxObjectBytes = 32 << 20
-    /// Maximum decoded size of an xref or object stream.
-    public var maxDecodedStreamBytes = 256 << 20
+    /// Maximum decoded size of a stream the reader must decode (object streams; an xref stream
+    /// is capped instead at what its `/W` and `/Index` need). Decoding stops with
+    /// `pdf.limitExceeded` as soon as the output would pass it, so a compression bomb costs at
+    /// most this much memory. 16 MiB is far beyond real object streams (which hold dictionaries
+    /// and arrays, never content) and keeps the process well under 64 MiB.
+    public var maxDecodedStreamBytes = 16 << 20
+    /// Maximum raw (encoded) size of a stream the reader must load (xref and object streams);
+    /// the raw bytes are in the file, so this is bounded by the file size as well.
+    public var maxEncodedStreamBytes = 256 << 20
     /// Maximum number of cross-reference sections followed through /Prev.
     public var maxRevisions = 10_000
-    /// Maximum number of entries in one xref section (and /Size).
+    /// Maximum number of entries in one xref section (and /Size). Independently of this, a
+    /// section or `/Size` may not claim more objects than the file has bytes (with a floor of
+    /// ``minimumObjectAllowance``): an object always takes at least one byte of the file.
     public var maxObjects = 10_000_000
+    /// Object counts up to this are accepted whatever the file length.
+    public var minimumObjectAllowance = 65_536
     /// Maximum depth of the page tree.
     public var maxPageTreeDepth = 64
 

@@ -12,10 +12,12 @@ public enum AuthorizationCheck {
         case malformedAuthorization(SignManifest, reason: String)
     }
 
-    public static func read(_ data: Data) throws -> ReadManifest {
+    /// `defaults`: the target spool's defaults (level, appearance texts), merged as the daemon
+    /// merges them — the approval must cover the merged appearance.
+    public static func read(_ data: Data, defaults: ManifestDefaults? = nil) throws -> ReadManifest {
         let original: ManifestError
         do {
-            return .manifest(try ManifestValidator.parse(data))
+            return .manifest(try ManifestValidator.parse(data, defaults: defaults))
         } catch let e as ManifestError {
             original = e
         }
@@ -25,7 +27,7 @@ public enum AuthorizationCheck {
         let authorizationObject = object.removeValue(forKey: "authorization")
         object["mode"] = SigningMode.external.rawValue
         guard let stripped = try? JSONSerialization.data(withJSONObject: object),
-              var manifest = try? ManifestValidator.parse(stripped) else { throw original }
+              var manifest = try? ManifestValidator.parse(stripped, defaults: defaults) else { throw original }
         manifest.mode = mode
         guard let authorizationObject, !(authorizationObject is NSNull) else {
             return .malformedAuthorization(manifest, reason: "the \(mode.rawValue)-mode job has no authorization (\(original.message))")

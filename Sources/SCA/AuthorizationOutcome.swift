@@ -16,6 +16,14 @@ public struct AuthorizationErrorCode: RawRepresentable, Hashable, Sendable, Coda
     public static let documentMismatch = Self(rawValue: "sca.documentMismatch")
     public static let jobMismatch = Self(rawValue: "sca.jobMismatch")
     public static let levelMismatch = Self(rawValue: "sca.levelMismatch")
+    /// The statement approves another signing mode (cloud / external) than the job's.
+    public static let modeMismatch = Self(rawValue: "sca.modeMismatch")
+    /// The approved appearance digest is not the digest of the job's resolved appearance
+    /// (reason, name, location, contact info, field name, after the spool's defaults).
+    public static let appearanceMismatch = Self(rawValue: "sca.appearanceMismatch")
+    /// A statement in a format signd no longer accepts (version 1: it binds neither mode nor
+    /// appearance) or does not know; the device must sign a version-2 statement.
+    public static let unsupportedStatementVersion = Self(rawValue: "sca.unsupportedStatementVersion")
     /// The statement's user, or the registered owner of the device, is not the manifest's user.
     public static let userMismatch = Self(rawValue: "sca.userMismatch")
     public static let expired = Self(rawValue: "sca.expired")
@@ -48,23 +56,29 @@ public struct AuthorizationErrorCode: RawRepresentable, Hashable, Sendable, Coda
 
     /// Every code, for documentation checks.
     public static let all: [AuthorizationErrorCode] = [
-        .badSignature, .wrongDevice, .documentMismatch, .jobMismatch, .levelMismatch, .userMismatch, .expired,
+        .badSignature, .wrongDevice, .documentMismatch, .jobMismatch, .levelMismatch, .modeMismatch, .appearanceMismatch,
+        .unsupportedStatementVersion, .userMismatch, .expired,
         .notYetValid, .lifetimeTooLong, .replayed, .unknownDevice, .deviceBlocked, .deviceRemoved, .noDeviceKey,
         .malformed, .unsupportedKind, .powerauthError, .operationNotApproved, .operationExpired,
         .operationUserMismatch, .operationDataMismatch, .unavailable, .internalError,
     ]
 
-    /// Refusals for which the presented token was checked against an active device of the right
-    /// user and failed: these count toward blocking the device. Unknown/blocked/removed devices,
-    /// unsupported kinds and infrastructure failures (PowerAuth unreachable or answering ERROR,
-    /// state database) do not.
+    /// Refusals that count toward blocking the device *when the refused approval is provably
+    /// the device's*: a statement whose signature verified with the device's key, or an
+    /// operation PowerAuth reports APPROVED for the job's user on the job's device (activation).
+    /// The authorizers count only such approvals, each at most once (docs/sca.md, "Five
+    /// strikes"). Never counted: refusals before that proof (malformed tokens, bad signatures,
+    /// statements naming another device, unapproved or foreign operations, old statement
+    /// versions), replays (the approval was already used or counted), expired approvals (an
+    /// approval is remembered only while it is valid, so an expired one could not be counted just
+    /// once), unknown/blocked/removed devices, unsupported kinds and infrastructure failures.
     public var countsAsDeviceFailure: Bool {
         switch self {
-        case .unknownDevice, .deviceBlocked, .deviceRemoved, .noDeviceKey, .unsupportedKind, .powerauthError,
-             .unavailable, .internalError:
-            return false
-        default:
+        case .documentMismatch, .jobMismatch, .levelMismatch, .modeMismatch, .appearanceMismatch, .userMismatch,
+             .notYetValid, .lifetimeTooLong, .operationDataMismatch:
             return true
+        default:
+            return false
         }
     }
 
@@ -92,9 +106,13 @@ public struct AuthorizationGrant: Sendable, Hashable, Codable {
     public var validUntil: Date
     /// False for a check (`consume: false`): the reference was not marked as used.
     public var consumed: Bool
+    /// The approved appearance digest (``SignManifest/appearanceSha256`` of the job), when the
+    /// authorizer checked it.
+    public var appearanceSha256: String?
 
     public init(kind: String, deviceId: String, userId: String, jobId: String, documentSHA256: String,
-                level: SignatureLevel, reference: String, validUntil: Date, consumed: Bool) {
+                level: SignatureLevel, reference: String, validUntil: Date, consumed: Bool, appearanceSha256: String? = nil) {
+        self.appearanceSha256 = appearanceSha256
         self.kind = kind
         self.deviceId = deviceId
         self.userId = userId
@@ -148,6 +166,11 @@ public struct AuthorizationDenial: Error, Sendable, Hashable, Codable, CustomStr
     public var publicMessage: String {
         if retryable {
             return "The signing authorization could not be checked right now; the job will be retried."
+        }
+        if code == .unsupportedStatementVersion {
+            // Not an oracle: the format version is the submitter's own choice, and it must learn
+            // to change it.
+            return "The signing authorization uses a statement format this signd no longer accepts; approve the job again with a version-2 statement."
         }
         return "The signing authorization was not accepted. Approve this job again on the registered device; repeated failures block the device."
     }

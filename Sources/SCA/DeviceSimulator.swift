@@ -88,12 +88,16 @@ public struct DeviceSimulator: @unchecked Sendable {
         return makeNonce(using: &generator)
     }
 
-    /// The statement for one job, valid from `now` for `expiresIn` seconds (default 300).
+    /// The (version-2) statement for one job, valid from `now` for `expiresIn` seconds (default
+    /// 300). `appearanceSha256`: ``SignManifest/appearanceSha256`` of the job as the daemon will
+    /// resolve it (default: no appearance texts at all).
     public static func statement(jobId: String, documentSHA256: String, userId: String, deviceId: String, level: SignatureLevel,
+                                 mode: SigningMode = .cloud, appearanceSha256: String = ApprovedAppearance.sha256Hex(nil),
                                  now: Date, expiresIn: TimeInterval = 300, nonce: String = DeviceSimulator.makeNonce()) -> AuthorizationStatement {
         let start = Int64(now.timeIntervalSince1970.rounded(.down))
         return AuthorizationStatement(jobId: jobId, documentSha256: documentSHA256.lowercased(), deviceId: deviceId, userId: userId,
-                                      level: level, notBefore: start, expiresAt: start + Int64(expiresIn.rounded()), nonce: nonce)
+                                      level: level, mode: mode, appearanceSha256: appearanceSha256.lowercased(),
+                                      notBefore: start, expiresAt: start + Int64(expiresIn.rounded()), nonce: nonce)
     }
 
     /// Signs `statement` and wraps it as a device-signature authorization.
@@ -104,28 +108,41 @@ public struct DeviceSimulator: @unchecked Sendable {
                              signatureFormat: format.rawValue)
     }
 
-    /// The authorization for a job over the PDF at `documentPath` (its SHA-256 is computed here).
+    /// The authorization for a job over the PDF at `documentPath` (its SHA-256 is computed here)
+    /// and the appearance the daemon will sign: `appearance` as the manifest gives it, merged
+    /// over the spool's `spoolDefaults` (the daemon does the same when it reads the manifest).
     public func authorize(jobId: String, documentPath: String, userId: String, deviceId: String, level: SignatureLevel,
-                          now: Date, expiresIn: TimeInterval = 300, format: ECDSASignatureFormat = .der) throws -> Authorization {
+                          mode: SigningMode = .cloud, appearance: SignManifest.Appearance? = nil,
+                          spoolDefaults: SignManifest.Appearance? = nil, now: Date, expiresIn: TimeInterval = 300,
+                          format: ECDSASignatureFormat = .der) throws -> Authorization {
         let digest = try FileDigest.sha256Hex(path: documentPath)
+        let resolved = ManifestDefaults.merge(appearance, under: spoolDefaults)
         return try authorize(Self.statement(jobId: jobId, documentSHA256: digest, userId: userId, deviceId: deviceId, level: level,
+                                            mode: mode, appearanceSha256: ApprovedAppearance.sha256Hex(resolved),
                                             now: now, expiresIn: expiresIn), format: format)
     }
 
     /// A complete, valid version-1 sign manifest for the PDF at `pdfPath`: file name, digest,
-    /// signer, mode, level and (cloud mode) a fresh device-signature authorization. In external
-    /// mode the device's signature over the DTBS is the SCA proof, so no authorization is added.
+    /// signer, mode, level, `appearance` (written as given) and (cloud mode) a fresh
+    /// device-signature authorization whose statement approves the appearance the daemon will
+    /// sign — `appearance` merged over the spool's `spoolDefaults` (the spool's
+    /// `spools[].appearance`; leave it nil for a spool without appearance defaults). In
+    /// external mode the device's signature over the DTBS is the SCA proof, so no authorization
+    /// is added.
     public func manifest(pdfPath: String, jobId: String, userId: String, deviceId: String, level: SignatureLevel = .bt,
-                         mode: SigningMode = .cloud, now: Date, expiresIn: TimeInterval = 300) throws -> SignManifest {
+                         mode: SigningMode = .cloud, appearance: SignManifest.Appearance? = nil,
+                         spoolDefaults: SignManifest.Appearance? = nil, now: Date, expiresIn: TimeInterval = 300) throws -> SignManifest {
         let fileName = (pdfPath as NSString).lastPathComponent
         let digest = try FileDigest.sha256Hex(path: pdfPath)
         var authorization: Authorization?
         if mode == .cloud {
+            let resolved = ManifestDefaults.merge(appearance, under: spoolDefaults)
             authorization = try authorize(Self.statement(jobId: jobId, documentSHA256: digest, userId: userId, deviceId: deviceId,
-                                                         level: level, now: now, expiresIn: expiresIn))
+                                                         level: level, mode: mode, appearanceSha256: ApprovedAppearance.sha256Hex(resolved),
+                                                         now: now, expiresIn: expiresIn))
         }
         let manifest = SignManifest(jobId: jobId, document: .init(file: fileName, sha256: digest), signer: .init(userId: userId, deviceId: deviceId),
-                                    mode: mode, level: level, authorization: authorization)
+                                    mode: mode, level: level, appearance: appearance, authorization: authorization)
         do { try ManifestValidator.validate(manifest) } catch let e as ManifestError {
             throw SCAError(code: e.code, message: e.message)
         }

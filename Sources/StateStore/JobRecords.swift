@@ -33,6 +33,15 @@ public struct JobRecord: Codable, Sendable, Hashable, FetchableRecord, Persistab
     public var updatedAt: Date
     /// External mode: the device's signature must arrive before this time.
     public var signatureDeadline: Date?
+    /// The level and appearance digest the job was claimed (and so authorized) with; nil for
+    /// jobs of older versions.
+    public var level: String?
+    public var appearanceSha256: String?
+    /// True while a worker runs an attempt of the job: found true at start, the attempt was
+    /// interrupted by a crash.
+    public var attemptInProgress: Bool = false
+    /// Attempts a crash interrupted (the poison-job guard fails the job at the configured limit).
+    public var interruptions: Int = 0
 
     public init(jobId: String, spool: String, state: JobState, documentSha256: String, userId: String, deviceId: String, now: Date) {
         self.jobId = jobId
@@ -67,13 +76,44 @@ extension StateDatabase {
 
     public func setJobState(_ id: String, _ state: JobState, now: Date, errorCode: String? = nil, resultPath: String? = nil) throws {
         // One cached statement (several state changes per job); a missing job changes nothing.
-        // A state change ends any scheduled retry (the retry is what made the progress).
+        // A state change ends any scheduled retry (the retry is what made the progress); a
+        // final state ends the attempt.
+        let final = state == .delivered || state == .failed
         try write { db in
             try db.cachedStatement(sql: """
                 UPDATE job SET state = ?, updatedAt = ?, errorCode = COALESCE(?, errorCode), resultPath = COALESCE(?, resultPath),
-                               nextAttemptAt = NULL
+                               nextAttemptAt = NULL, attemptInProgress = CASE WHEN ? THEN 0 ELSE attemptInProgress END
                 WHERE jobId = ?
-                """).execute(arguments: [state.rawValue, now, errorCode, resultPath, id])
+                """).execute(arguments: [state.rawValue, now, errorCode, resultPath, final, id])
+        }
+    }
+
+    /// Marks an attempt of the job as under way (a job claimed just now is inserted so).
+    public func beginJobAttempt(_ id: String) throws {
+        try write { db in
+            try db.cachedStatement(sql: "UPDATE job SET attemptInProgress = 1 WHERE jobId = ? AND attemptInProgress = 0")
+                .execute(arguments: [id])
+        }
+    }
+
+    /// Marks the attempt as ended without a final state (waiting for a retry, a signature, a PDF).
+    public func endJobAttempt(_ id: String) throws {
+        try write { db in
+            try db.cachedStatement(sql: "UPDATE job SET attemptInProgress = 0 WHERE jobId = ? AND attemptInProgress = 1")
+                .execute(arguments: [id])
+        }
+    }
+
+    /// At start: an attempt found under way was interrupted by a crash. Counts it, ends it, and
+    /// returns the job's interruptions so far (nil when no attempt was under way).
+    public func countInterruptedAttempt(_ id: String) throws -> Int? {
+        try write { db in
+            guard var job = try JobRecord.fetchOne(db, key: id), job.attemptInProgress,
+                  job.state != .delivered, job.state != .failed else { return nil }
+            job.attemptInProgress = false
+            job.interruptions += 1
+            try job.update(db)
+            return job.interruptions
         }
     }
 
@@ -91,6 +131,7 @@ extension StateDatabase {
             job.state = .awaitingSignature
             job.signatureDeadline = deadline
             job.updatedAt = now
+            job.attemptInProgress = false
             try job.update(db)
         }
     }
@@ -102,6 +143,7 @@ extension StateDatabase {
             job.nextAttemptAt = date
             job.errorCode = errorCode
             job.updatedAt = now
+            job.attemptInProgress = false
             try job.update(db)
         }
     }

@@ -59,16 +59,40 @@ extension StateDatabase {
         }
     }
 
-    /// Counts a failed authorization; the `maxFailures`th consecutive failure blocks the device.
+    /// Counts a failed authorization of an ACTIVE device; the `maxFailures`th consecutive failure
+    /// blocks it. Read, count and block are one conditional UPDATE in one transaction, so
+    /// concurrent failures never count past the block: a device that is not (or no longer)
+    /// ACTIVE is not counted. Returns the updated device when this call counted (its status is
+    /// BLOCKED exactly when this call blocked it), nil when nothing was counted.
+    ///
+    /// `burning`: the single-use reference of the refused approval (e.g. `device:<id>:<nonce>`).
+    /// It is recorded as used until `referenceExpiresAt` in the same transaction, and when it was
+    /// already used (or already counted) nothing is counted: one approval counts at most once, so
+    /// copies of one signed statement cannot block the device. (Recorded without a job id, so
+    /// ``authorizationConsumed(byJob:)`` never takes a refused approval for a used-up one.)
     @discardableResult
-    public func recordFailedAuthorization(deviceId: String, maxFailures: Int, now: Date) throws -> DeviceRecord? {
+    public func recordFailedAuthorization(deviceId: String, maxFailures: Int, now: Date, burning reference: String? = nil,
+                                          referenceExpiresAt: Date? = nil) throws -> DeviceRecord? {
         try write { db in
-            guard var device = try DeviceRecord.fetchOne(db, key: deviceId) else { return nil }
-            device.failedAttempts += 1
-            if device.failedAttempts >= maxFailures, device.status == .active { device.status = .blocked }
-            device.updatedAt = now
-            try device.update(db)
-            return device
+            if let reference {
+                if try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM usedNonce WHERE nonce = ? AND expiresAt >= ?"),
+                                    arguments: [reference, now]) != nil {
+                    return nil
+                }
+            }
+            try db.cachedStatement(sql: """
+                UPDATE device SET failedAttempts = failedAttempts + 1,
+                                  status = CASE WHEN failedAttempts + 1 >= ? THEN 'BLOCKED' ELSE status END,
+                                  updatedAt = ?
+                 WHERE id = ? AND status = 'ACTIVE'
+                """).execute(arguments: [max(1, maxFailures), now, deviceId])
+            guard db.changesCount == 1 else { return nil }
+            if let reference {
+                try db.cachedStatement(sql: "DELETE FROM usedNonce WHERE nonce = ?").execute(arguments: [reference])
+                try db.cachedStatement(sql: "INSERT INTO usedNonce (nonce, deviceId, expiresAt, jobId) VALUES (?, ?, ?, NULL)")
+                    .execute(arguments: [reference, deviceId, referenceExpiresAt ?? now])
+            }
+            return try DeviceRecord.fetchOne(db, key: deviceId)
         }
     }
 

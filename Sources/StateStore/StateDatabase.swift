@@ -158,6 +158,19 @@ public final class StateDatabase: Sendable {
             try db.create(index: "usedNonce_on_expiresAt", on: "usedNonce", columns: ["expiresAt"])
             try db.create(index: "usedNonce_on_jobId", on: "usedNonce", columns: ["jobId"])
         }
+        m.registerMigration("v6-job-approved-terms-interruptions") { db in
+            // What the authorization approved besides the document (level, appearance digest),
+            // fixed at the claim: a job resumed after the spool's defaults changed is refused
+            // rather than signed with terms nobody approved. And the poison-job guard: whether an
+            // attempt is under way (set while a worker runs the job, cleared when the attempt
+            // ends) and how many attempts a crash interrupted.
+            try db.alter(table: "job") { t in
+                t.add(column: "level", .text)
+                t.add(column: "appearanceSha256", .text)
+                t.add(column: "attemptInProgress", .boolean).notNull().defaults(to: false)
+                t.add(column: "interruptions", .integer).notNull().defaults(to: 0)
+            }
+        }
         return m
     }
 }

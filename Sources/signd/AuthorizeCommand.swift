@@ -28,6 +28,9 @@ struct AuthorizeCommand: AsyncParsableCommand {
         @Option(name: .customLong("clock-skew"), help: "Tolerated clock difference, seconds.") var clockSkew: Int = 30
         @Option(name: .customLong("operation-data"), help: "Expected PowerAuth operation data template.") var operationData: String = OperationDataTemplate.default.text
         @Flag(name: .customLong("powerauth-ecdsa"), help: "Verify device signatures through PowerAuth signature/ecdsa/verify.") var powerAuthECDSA = false
+        @Option(name: .customLong("spool-defaults"),
+                help: "The target spool's appearance defaults (its spools[].appearance object), as JSON or @FILE: merged under the manifest's appearance as the daemon does.")
+        var spoolDefaults: String?
 
         func run() async throws {
             let outcome: AuthorizationOutcome
@@ -36,7 +39,8 @@ struct AuthorizeCommand: AsyncParsableCommand {
                 guard let data = FileManager.default.contents(atPath: manifest) else {
                     throw SCAError(code: "io.read", message: "cannot read \(manifest); check the path")
                 }
-                let read = try AuthorizationCheck.read(data)
+                let defaultsAppearance = try AppearanceOptions.parseSpoolDefaults(spoolDefaults)
+                let read = try AuthorizationCheck.read(data, defaults: defaultsAppearance.map { ManifestDefaults(appearance: $0) })
                 let pdfPath = try pdf ?? defaultPDFPath(read)
                 let digest = try FileDigest.sha256Hex(path: pdfPath)
                 let configuration = SCAConfiguration(maxLifetime: TimeInterval(maxLifetime), clockSkew: TimeInterval(clockSkew),

@@ -4,6 +4,7 @@ import CertificateAuthority
 import CertificateLifecycle
 import Crypto
 import Foundation
+import SCA
 import SwiftASN1
 import X509
 import SigndCore
@@ -44,6 +45,20 @@ enum Composition {
             return try EJBCAClient(configuration: ejbca)
         case let other: throw ValidationError("ca.kind '\(other)' is unknown; use embedded or ejbca")
         }
+    }
+
+    /// The daemon's SCA authorizer: device-signature always; with PowerAuth configured
+    /// (`sca.powerauth`, `SIGND_POWERAUTH_*`) also powerauth-operation, and device signatures
+    /// through PowerAuth when `sca.powerauth.verifyDeviceSignatures` is true.
+    static func authorizer(database: StateDatabase, configuration: SigndConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws -> (authorizer: CompositeAuthorizer, sca: SCAConfiguration, powerAuth: PowerAuthClientConfiguration?) {
+        let sca = try configuration.scaConfiguration
+        let powerAuthConfiguration = try configuration.powerAuthClientConfiguration(environment: environment)
+        if sca.verifyDeviceSignaturesWithPowerAuth, powerAuthConfiguration == nil {
+            throw ConfigurationError("config.invalidValue", "sca.powerauth.verifyDeviceSignatures is true but no PowerAuth URL is set (sca.powerauth.url or SIGND_POWERAUTH_URL)")
+        }
+        let client = try powerAuthConfiguration.map { try PowerAuthClient(configuration: $0) }
+        return (CompositeAuthorizer(database: database, configuration: sca, powerAuth: client), sca, powerAuthConfiguration)
     }
 
     static func enrollment(dataDirectory dir: String, configuration: SigndConfiguration) throws -> EnrollmentService {

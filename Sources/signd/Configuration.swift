@@ -22,6 +22,9 @@ struct SigndConfiguration: Codable, Sendable {
         static let defaultWorkers = 16
         var documentTimeoutSeconds: Double?
         var externalSignatureTimeoutSeconds: Double?
+        /// The poison-job guard: attempts of one job a crash may interrupt before the job fails
+        /// with `job.crashed` (default 2).
+        var maxInterruptions: Int?
     }
     struct CA: Codable, Sendable {
         /// `embedded` (default) or `ejbca`.
@@ -48,6 +51,75 @@ struct SigndConfiguration: Codable, Sendable {
         var maxLifetimeSeconds: Double?
         var clockSkewSeconds: Double?
         var maxFailures: Int?
+        /// PowerAuth Server, the SCA provider (docs/sca.md). Off when neither this nor
+        /// `SIGND_POWERAUTH_URL` gives a URL.
+        var powerauth: PowerAuth?
+    }
+    /// `sca.powerauth`. The integration credentials are never read from the file: only from
+    /// `SIGND_POWERAUTH_USER` / `SIGND_POWERAUTH_PASSWORD` or their `*_FILE` forms. A key that
+    /// looks like a credential, a URL with user info and any unknown key are refused when the
+    /// file is read.
+    struct PowerAuth: Codable, Sendable {
+        /// Base URL without `/rest/v3` (env `SIGND_POWERAUTH_URL` wins).
+        var url: String?
+        /// Expected operation data (``OperationDataTemplate``; default its default).
+        var operationDataTemplate: String?
+        /// Deadline per call, connect included (env `SIGND_POWERAUTH_TIMEOUT` wins; default 10).
+        var timeoutSeconds: Double?
+        /// PEM trust roots for HTTPS instead of the system store (env `SIGND_POWERAUTH_CA_FILE` wins).
+        var caFile: String?
+        /// device-signature jobs: verify the statement's signature through PowerAuth
+        /// `signature/ecdsa/verify` (activation id = device id) instead of with the registered key.
+        var verifyDeviceSignatures: Bool?
+
+        static let defaultTimeoutSeconds: Double = 10
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case url, operationDataTemplate, timeoutSeconds, caFile, verifyDeviceSignatures
+        }
+
+        private struct AnyKey: CodingKey {
+            let stringValue: String
+            init?(stringValue: String) { self.stringValue = stringValue }
+            var intValue: Int? { nil }
+            init?(intValue: Int) { nil }
+        }
+
+        /// Names that hold (or point at) a credential: refused, the environment is the place.
+        static func isCredentialKey(_ key: String) -> Bool {
+            let k = key.lowercased()
+            return ["user", "username", "login", "password", "passwd", "secret", "token", "credential", "auth", "apikey", "key"]
+                .contains { k.contains($0) }
+        }
+
+        init(url: String? = nil, operationDataTemplate: String? = nil, timeoutSeconds: Double? = nil, caFile: String? = nil,
+             verifyDeviceSignatures: Bool? = nil) {
+            self.url = url
+            self.operationDataTemplate = operationDataTemplate
+            self.timeoutSeconds = timeoutSeconds
+            self.caFile = caFile
+            self.verifyDeviceSignatures = verifyDeviceSignatures
+        }
+
+        init(from decoder: any Decoder) throws {
+            let all = try decoder.container(keyedBy: AnyKey.self)
+            for key in all.allKeys.map(\.stringValue).sorted() where CodingKeys(stringValue: key) == nil {
+                if Self.isCredentialKey(key) {
+                    throw ConfigurationError("config.secretInFile", "sca.powerauth.\(key): PowerAuth credentials are not read from the configuration file; remove it and set SIGND_POWERAUTH_USER and SIGND_POWERAUTH_PASSWORD (or SIGND_POWERAUTH_USER_FILE / SIGND_POWERAUTH_PASSWORD_FILE naming files that hold them) in the environment")
+                }
+                throw ConfigurationError("config.invalidValue", "sca.powerauth.\(key) is not a known key; known: \(CodingKeys.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            url = try c.decodeIfPresent(String.self, forKey: .url)
+            operationDataTemplate = try c.decodeIfPresent(String.self, forKey: .operationDataTemplate)
+            timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds)
+            caFile = try c.decodeIfPresent(String.self, forKey: .caFile)
+            verifyDeviceSignatures = try c.decodeIfPresent(Bool.self, forKey: .verifyDeviceSignatures)
+            if let url, let parts = URLComponents(string: url), parts.user != nil || parts.password != nil {
+                // Not echoed: the value holds the credential.
+                throw ConfigurationError("config.secretInFile", "sca.powerauth.url carries user info (user:password@); PowerAuth credentials are not read from the configuration file; remove them from the URL and set SIGND_POWERAUTH_USER and SIGND_POWERAUTH_PASSWORD (or their *_FILE forms) in the environment")
+            }
+        }
     }
     struct HTTP: Codable, Sendable {
         var listen: String?
@@ -75,7 +147,9 @@ struct SigndConfiguration: Codable, Sendable {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ValidationError("cannot read the configuration file \(path)")
             }
-            do { config = try JSONDecoder().decode(SigndConfiguration.self, from: data) } catch {
+            do { config = try JSONDecoder().decode(SigndConfiguration.self, from: data) } catch let e as ConfigurationError {
+                throw ConfigurationError(e.code, "the configuration file \(path): \(e.message)")
+            } catch {
                 throw ValidationError("the configuration file \(path) is not valid: \(error)")
             }
         }
@@ -147,7 +221,11 @@ struct SigndConfiguration: Codable, Sendable {
             guard t.isFinite, t > 0 else { throw ConfigurationError("config.invalidValue", "spools[\(spool.name)].externalSignatureTimeoutSeconds is \(t); it must be positive") }
             pc.externalSignatureTimeout = t
         }
-        pc.maxFailures = scaConfiguration.maxFailures
+        if let n = spool.maxInterruptions {
+            guard n >= 1 else { throw ConfigurationError("config.invalidValue", "spools[\(spool.name)].maxInterruptions is \(n); it must be at least 1") }
+            pc.maximumInterruptions = n
+        }
+        pc.maxFailures = try scaConfiguration.maxFailures
         pc.manifestDefaults = try Self.manifestDefaults(spool)
         return pc
     }
@@ -174,12 +252,89 @@ struct SigndConfiguration: Codable, Sendable {
         return ManifestDefaults(level: level, appearance: spool.appearance)
     }
 
+    /// The SCA settings; a bad `sca.powerauth.operationDataTemplate` is an error with the
+    /// template's own message.
     var scaConfiguration: SCAConfiguration {
-        var s = SCAConfiguration()
-        if let v = sca?.maxLifetimeSeconds { s.maxLifetime = v }
-        if let v = sca?.clockSkewSeconds { s.clockSkew = v }
-        if let v = sca?.maxFailures { s.maxFailures = v }
-        return s
+        get throws {
+            var s = SCAConfiguration()
+            if let v = sca?.maxLifetimeSeconds { s.maxLifetime = v }
+            if let v = sca?.clockSkewSeconds { s.clockSkew = v }
+            if let v = sca?.maxFailures { s.maxFailures = v }
+            if let text = sca?.powerauth?.operationDataTemplate {
+                do { s.operationDataTemplate = try OperationDataTemplate(text) } catch let e as SCAError {
+                    throw ConfigurationError(e.code, "sca.powerauth.operationDataTemplate: \(e.message)")
+                }
+            }
+            if let v = sca?.powerauth?.verifyDeviceSignatures { s.verifyDeviceSignaturesWithPowerAuth = v }
+            return s
+        }
+    }
+
+    /// How `signd run` reaches PowerAuth Server: nil when neither `sca.powerauth.url` nor
+    /// `SIGND_POWERAUTH_URL` is set. Each `SIGND_POWERAUTH_*` variable that is set wins over its
+    /// key (URL, `TIMEOUT`, `CA_FILE`), so the variables alone work without a `sca.powerauth`
+    /// section; the credentials come only from the environment
+    /// (``PowerAuthCredentials/fromEnvironment(_:)``: `SIGND_POWERAUTH_USER` /
+    /// `SIGND_POWERAUTH_PASSWORD` or their `*_FILE` forms).
+    func powerAuthClientConfiguration(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PowerAuthClientConfiguration? {
+        func variable(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let section = sca?.powerauth
+        let envURL = variable("SIGND_POWERAUTH_URL")
+        guard let url = envURL ?? section?.url else {
+            if section != nil {
+                throw ConfigurationError("config.invalidValue", "sca.powerauth is set but has no url: set sca.powerauth.url or SIGND_POWERAUTH_URL, or remove the section")
+            }
+            return nil
+        }
+        let urlKey = envURL != nil ? "SIGND_POWERAUTH_URL" : "sca.powerauth.url"
+        guard let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = parts.host, !host.isEmpty else {
+            throw ConfigurationError("config.invalidValue", "\(urlKey) must be an http:// or https:// URL with a host (got \(PowerAuthURL.forLogs(url)))")
+        }
+        guard parts.user == nil, parts.password == nil else {
+            throw ConfigurationError(envURL != nil ? "powerauth.configuration" : "config.secretInFile", "\(urlKey) carries user info (user:password@); give the PowerAuth credentials as SIGND_POWERAUTH_USER and SIGND_POWERAUTH_PASSWORD (or their *_FILE forms) instead")
+        }
+        guard parts.query == nil, parts.fragment == nil else {
+            throw ConfigurationError("config.invalidValue", "\(urlKey) must not have a query or fragment: it is the base URL the REST paths are appended to (got \(PowerAuthURL.forLogs(url)))")
+        }
+        var timeout = section?.timeoutSeconds ?? PowerAuth.defaultTimeoutSeconds
+        var timeoutKey = "sca.powerauth.timeoutSeconds"
+        if let text = variable("SIGND_POWERAUTH_TIMEOUT") {
+            guard let v = Double(text.trimmingCharacters(in: .whitespaces)) else {
+                throw ConfigurationError("config.invalidValue", "SIGND_POWERAUTH_TIMEOUT '\(text)' is not a number of seconds")
+            }
+            timeout = v
+            timeoutKey = "SIGND_POWERAUTH_TIMEOUT"
+        }
+        guard timeout.isFinite, timeout > 0 else {
+            throw ConfigurationError("config.invalidValue", "\(timeoutKey) is \(timeout); it must be a positive number of seconds")
+        }
+        let caFile = variable("SIGND_POWERAUTH_CA_FILE") ?? section?.caFile
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw ConfigurationError("config.invalidValue", "\(variable("SIGND_POWERAUTH_CA_FILE") != nil ? "SIGND_POWERAUTH_CA_FILE" : "sca.powerauth.caFile") \(caFile) cannot be read; it must be a PEM file of the CA certificates that issued PowerAuth's TLS certificate")
+        }
+        return PowerAuthClientConfiguration(baseURL: url, credentials: try PowerAuthCredentials.fromEnvironment(environment),
+                                            requestTimeout: timeout, trustRootsPEMFile: caFile)
+    }
+}
+
+/// PowerAuth URLs as they may appear in logs, the audit and error messages: scheme, host, port
+/// and path only; never user info, query or fragment (configuration refuses those, this is the
+/// second line).
+enum PowerAuthURL {
+    static func forLogs(_ url: String) -> String {
+        guard var parts = URLComponents(string: url), parts.scheme != nil, parts.host != nil else { return "(not a URL)" }
+        parts.user = nil
+        parts.password = nil
+        parts.query = nil
+        parts.fragment = nil
+        return parts.string ?? "(not a URL)"
+    }
+
+    /// 127.0.0.0/8, ::1 or localhost: plain http stays on this host.
+    static func isLoopback(_ url: String) -> Bool {
+        guard let host = URLComponents(string: url)?.host?.lowercased() else { return false }
+        return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 }
 

@@ -48,16 +48,20 @@ struct DeviceSimCommand: AsyncParsableCommand {
         @Option(help: "User id.") var user: String
         @Option(help: "Device id.") var device: String
         @Option(help: "Signature level: B-B or B-T.") var level: String
+        @Option(help: "Signing mode the user approves: cloud or external.") var mode: String = "cloud"
         @Option(name: .customLong("expires-in"), help: "Validity in seconds (default 300).") var expiresIn: Int = 300
         @Option(help: "Signature encoding: DER or JOSE.") var format: String = "DER"
+        @OptionGroup var appearance: AppearanceOptions
 
         func run() async throws {
             do {
                 let lvl = try SCACommandSupport.level(level)
+                guard let signingMode = SigningMode(rawValue: mode) else { throw ValidationError("--mode must be cloud or external") }
                 guard expiresIn > 0 else { throw ValidationError("--expires-in must be positive") }
                 guard let fmt = ECDSASignatureFormat(rawValue: format.uppercased()) else { throw ValidationError("--format must be DER or JOSE") }
                 let authorization = try DeviceSimulator(directory: dir).authorize(
-                    jobId: job, documentPath: document, userId: user, deviceId: device, level: lvl, now: Date(),
+                    jobId: job, documentPath: document, userId: user, deviceId: device, level: lvl, mode: signingMode,
+                    appearance: appearance.appearance, spoolDefaults: try appearance.spoolDefaultsAppearance(), now: Date(),
                     expiresIn: TimeInterval(expiresIn), format: fmt)
                 print(try JSONOutput.encode(authorization))
             } catch let e as ValidationError {
@@ -81,6 +85,7 @@ struct DeviceSimCommand: AsyncParsableCommand {
         @Option(help: "Signature level: B-B or B-T.") var level: String = "B-T"
         @Option(help: "Signing mode: cloud (authorization included) or external (the DTBS signature is the proof).") var mode: String = "cloud"
         @Option(name: .customLong("expires-in"), help: "Authorization validity in seconds (default 300).") var expiresIn: Int = 300
+        @OptionGroup var appearance: AppearanceOptions
 
         func run() async throws {
             do {
@@ -88,7 +93,8 @@ struct DeviceSimCommand: AsyncParsableCommand {
                 guard let signingMode = SigningMode(rawValue: mode) else { throw ValidationError("--mode must be cloud or external") }
                 guard expiresIn > 0 else { throw ValidationError("--expires-in must be positive") }
                 let manifest = try DeviceSimulator(directory: dir).manifest(
-                    pdfPath: pdf, jobId: job, userId: user, deviceId: device, level: lvl, mode: signingMode, now: Date(),
+                    pdfPath: pdf, jobId: job, userId: user, deviceId: device, level: lvl, mode: signingMode,
+                    appearance: appearance.appearance, spoolDefaults: try appearance.spoolDefaultsAppearance(), now: Date(),
                     expiresIn: TimeInterval(expiresIn))
                 print(try JSONOutput.encode(manifest))
             } catch let e as ValidationError {
@@ -118,5 +124,48 @@ struct DeviceSimCommand: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         }
+    }
+}
+
+/// The signature appearance a simulated approval covers (`--reason --location --contact --name
+/// --field`), and the spool's defaults the daemon will merge under it (`--spool-defaults`).
+struct AppearanceOptions: ParsableArguments {
+    @Option(help: "Signature reason (appearance.reason).") var reason: String?
+    @Option(help: "Signing location (appearance.location).") var location: String?
+    @Option(help: "Contact info (appearance.contactInfo).") var contact: String?
+    @Option(help: "Signer name (appearance.name).") var name: String?
+    @Option(help: "Signature field name (appearance.fieldName).") var field: String?
+    @Option(name: .customLong("spool-defaults"),
+            help: "The target spool's appearance defaults (its spools[].appearance object from the daemon's configuration), as JSON or @FILE. The daemon merges them under the manifest's appearance, so the approval must cover the merged appearance.")
+    var spoolDefaults: String?
+
+    /// The appearance the manifest carries (nil when no option is given).
+    var appearance: SignManifest.Appearance? {
+        guard reason != nil || location != nil || contact != nil || name != nil || field != nil else { return nil }
+        return SignManifest.Appearance(reason: reason, location: location, contactInfo: contact, name: name, fieldName: field)
+    }
+
+    func spoolDefaultsAppearance() throws -> SignManifest.Appearance? {
+        try Self.parseSpoolDefaults(spoolDefaults)
+    }
+
+    /// `--spool-defaults`: a JSON object of appearance texts, or `@FILE` holding one.
+    static func parseSpoolDefaults(_ spoolDefaults: String?) throws -> SignManifest.Appearance? {
+        guard let spoolDefaults else { return nil }
+        let data: Data
+        if spoolDefaults.hasPrefix("@") {
+            let path = String(spoolDefaults.dropFirst())
+            guard let contents = FileManager.default.contents(atPath: path) else {
+                throw SCAError(code: "io.read", message: "cannot read --spool-defaults file \(path)")
+            }
+            data = contents
+        } else {
+            data = Data(spoolDefaults.utf8)
+        }
+        guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any],
+              let appearance = try? JSONDecoder().decode(SignManifest.Appearance.self, from: data) else {
+            throw SCAError(code: "sim.badDefaults", message: "--spool-defaults must be a JSON object like {\"reason\": \"...\", \"location\": \"...\"} (keys reason, location, contactInfo, name, fieldName, string values)")
+        }
+        return appearance
     }
 }

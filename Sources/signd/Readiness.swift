@@ -10,10 +10,12 @@ import Glibc
 /// remote TSAs, "reachable" means their host accepts a TCP connection within two seconds (the
 /// same check a load balancer makes; a real request would cost a timestamp or a CA call each
 /// time). With several TSA URLs (failover), one reachable TSA is enough. Results are cached for
-/// five seconds so that a probe storm does not become a connection storm.
+/// five seconds so that a probe storm does not become a connection storm. PowerAuth Server, when
+/// configured, is checked the same way (a TCP connection, no call: an operation/detail costs
+/// PowerAuth a database read each time).
 actor ReadinessProbe {
     struct Endpoint: Sendable {
-        let role: String  // "CA" or "TSA"
+        let role: String  // "CA", "TSA" or "PowerAuth"
         let url: String
     }
 
@@ -22,14 +24,16 @@ actor ReadinessProbe {
     let spoolDirectories: [String]
     let ca: Endpoint?
     let tsas: [Endpoint]
+    let powerAuth: Endpoint?
     private var cached: (at: Date, problems: [String])?
 
-    init(database: StateDatabase, databasePaths: [String], spoolDirectories: [String], ca: Endpoint?, tsas: [Endpoint]) {
+    init(database: StateDatabase, databasePaths: [String], spoolDirectories: [String], ca: Endpoint?, tsas: [Endpoint], powerAuth: Endpoint? = nil) {
         self.database = database
         self.databasePaths = databasePaths
         self.spoolDirectories = spoolDirectories
         self.ca = ca
         self.tsas = tsas
+        self.powerAuth = powerAuth
     }
 
     /// Human-readable problems; empty when ready.
@@ -53,6 +57,9 @@ actor ReadinessProbe {
                 break
             }
             if !any { problems.append("no TSA reachable (\(tsas.map { Self.redacted($0.url) }.joined(separator: ", "))): check tsa.urls and the network; B-T jobs are retried meanwhile") }
+        }
+        if let powerAuth, !(await Self.reachable(powerAuth.url)) {
+            problems.append("PowerAuth \(Self.redacted(powerAuth.url)) unreachable: check sca.powerauth.url (or SIGND_POWERAUTH_URL) and the network; powerauth-operation jobs are retried meanwhile")
         }
         cached = (Date(), problems)
         return problems

@@ -42,7 +42,11 @@ struct RunCommand: AsyncParsableCommand {
             return l
         }()
         let dir = try data.ensureExists()
-        let configuration = try config.load()
+        let configuration: SigndConfiguration
+        do { configuration = try config.load() } catch let e as ConfigurationError {
+            CLIErrors.report(e)
+            throw ExitCode(2)
+        }
         let configPath = config.config
         let root = spoolRoot ?? configuration.spoolRoot ?? "./spool"
         do {
@@ -53,11 +57,26 @@ struct RunCommand: AsyncParsableCommand {
             let database = try Composition.database(dir)
             let audit = try Composition.audit(dir)
             let auditCredentials = try AuditHTTP.Credentials.fromEnvironment()
+            // SCA: PowerAuth when configured (sca.powerauth or SIGND_POWERAUTH_*), for
+            // powerauth-operation jobs and, if asked, device-signature verification.
+            let (authorizer, scaConfiguration, powerAuthConfiguration) = try Composition.authorizer(database: database, configuration: configuration)
+            let powerAuthURL = powerAuthConfiguration.map { PowerAuthURL.forLogs($0.baseURL) }
+            if let powerAuthConfiguration, let powerAuthURL {
+                logger.info("PowerAuth configured", metadata: [
+                    "url": .string(powerAuthURL), "credentials": .string(powerAuthConfiguration.credentials == nil ? "none" : "environment"),
+                    "timeoutSeconds": .stringConvertible(powerAuthConfiguration.requestTimeout),
+                    "verifyDeviceSignatures": .stringConvertible(scaConfiguration.verifyDeviceSignaturesWithPowerAuth)])
+                if powerAuthConfiguration.credentials == nil {
+                    logger.warning("PowerAuth integration credentials are not set (SIGND_POWERAUTH_USER / SIGND_POWERAUTH_PASSWORD); PowerAuth Server normally refuses calls without them")
+                } else if powerAuthURL.lowercased().hasPrefix("http://"), !PowerAuthURL.isLoopback(powerAuthConfiguration.baseURL) {
+                    logger.warning("PowerAuth is reached over plain http: the integration credentials cross the network unencrypted; use https", metadata: ["url": .string(powerAuthURL)])
+                }
+            }
             try audit.append(AuditEntry(type: .configurationLoaded, outcome: "info",
                                         details: ["dataDirectory": dir, "spoolRoot": root, "ca": configuration.ca?.kind ?? "embedded",
-                                                  "tsa": (configuration.tsa?.urls ?? []).joined(separator: ",")]))
+                                                  "tsa": (configuration.tsa?.urls ?? []).joined(separator: ","),
+                                                  "powerauth": powerAuthURL ?? "off"]))
             let enrollment = EnrollmentService(database: database, ca: ca, kek: kek)
-            let authorizer = CompositeAuthorizer(database: database, configuration: configuration.scaConfiguration)
             let timestamper = try makeTimestamper(configuration: configuration, authority: authority, root: tsaIdentity.root)
             let caChain = try await ca.caChain()
 
@@ -94,7 +113,8 @@ struct RunCommand: AsyncParsableCommand {
                     return [l.incoming, l.work, l.pending, l.signatures, l.done, l.failed, l.archive]
                 },
                 ca: configuration.ca?.kind == "ejbca" ? configuration.ca?.ejbca.map { ReadinessProbe.Endpoint(role: "CA", url: $0.baseURL) } : nil,
-                tsas: remoteTSAs.map { ReadinessProbe.Endpoint(role: "TSA", url: $0) })
+                tsas: remoteTSAs.map { ReadinessProbe.Endpoint(role: "TSA", url: $0) },
+                powerAuth: powerAuthConfiguration.map { ReadinessProbe.Endpoint(role: "PowerAuth", url: $0.baseURL) })
 
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for service in services { group.addTask { try await service.run() } }
@@ -133,6 +153,8 @@ struct RunCommand: AsyncParsableCommand {
                             _ = try reloaded.renewalConfiguration
                             _ = try reloaded.profiles
                             _ = try reloaded.retentionPolicy
+                            _ = try reloaded.scaConfiguration
+                            _ = try reloaded.powerAuthClientConfiguration()
                             // Per-spool settings apply now; the rest needs a restart (docs/operations.md).
                             let reloadedSpools = reloaded.spools ?? [SigndConfiguration.Spool(name: "default")]
                             let settings = try reloadedSpools.map { ($0.name, try reloaded.pipelineConfiguration($0)) }

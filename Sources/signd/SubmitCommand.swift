@@ -17,6 +17,7 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "B-B or B-T.") var level: String = "B-T"
     @Option(help: "Job id (default: a new UUID).") var job: String?
     @Option(help: "cloud or external.") var mode: String = "cloud"
+    @OptionGroup var appearance: AppearanceOptions
 
     func run() async throws {
         guard let lvl = SignatureLevel(rawValue: level) else { throw ValidationError("--level must be B-B or B-T") }
@@ -34,7 +35,10 @@ struct SubmitCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: scratch) }
             try FileManager.default.copyItem(atPath: file, toPath: scratch + "/" + pdfName)
-            let manifest = try simulator.manifest(pdfPath: scratch + "/" + pdfName, jobId: jobId, userId: user, deviceId: device, level: lvl, mode: m, now: Date())
+            // The approval covers the appearance the daemon will sign: the given texts merged over
+            // the spool's defaults (--spool-defaults), as the daemon merges them.
+            let manifest = try simulator.manifest(pdfPath: scratch + "/" + pdfName, jobId: jobId, userId: user, deviceId: device, level: lvl, mode: m,
+                                                  appearance: appearance.appearance, spoolDefaults: try appearance.spoolDefaultsAppearance(), now: Date())
             let pdfWriter = try AtomicFileWriter(path: incoming + "/" + pdfName)
             let source = try FileByteSource(path: scratch + "/" + pdfName)
             try source.forEachChunk(offset: 0, length: source.length) { try pdfWriter.write($0) }

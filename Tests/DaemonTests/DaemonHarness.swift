@@ -252,10 +252,12 @@ final class DaemonFixture {
     }
 
     /// A valid manifest (JSON object) from `signd device-sim manifest` for `pdf`, whose file name
-    /// is the manifest's document.file.
-    func manifest(pdf: String, job: String, level: String = "B-B", device: String? = nil, mode: String = "cloud") throws -> [String: Any] {
+    /// is the manifest's document.file. `extra`: more options, e.g. `--reason`, `--spool-defaults`
+    /// (the approval covers the appearance the daemon will resolve).
+    func manifest(pdf: String, job: String, level: String = "B-B", device: String? = nil, mode: String = "cloud",
+                  extra: [String] = []) throws -> [String: Any] {
         let out = try signdOK(["device-sim", "manifest", "--dir", deviceDir, "--pdf", pdf, "--job", job, "--user", user,
-                               "--device", device ?? self.device, "--level", level, "--mode", mode])
+                               "--device", device ?? self.device, "--level", level, "--mode", mode] + extra)
         guard let object = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any] else {
             throw HarnessError("device-sim manifest did not print a JSON object: \(out.stdout)")
         }

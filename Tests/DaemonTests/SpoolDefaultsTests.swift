@@ -13,24 +13,34 @@ final class SpoolDefaultsTests: DaemonTestCase {
         return try XCTUnwrap((object["signatures"] as? [[String: Any]])?.last, out.stdout)
     }
 
-    /// A manifest without `level` (its authorization statement approves `statementLevel`).
-    func manifestWithoutLevel(job: String, statementLevel: String, appearance: [String: String]? = nil) throws -> [String: Any] {
+    /// A manifest without `level` (its authorization statement approves `statementLevel`), with
+    /// the appearance texts `appearance` (`--reason`, ...). The statement approves them merged over
+    /// `spoolDefaults` (the spool's `appearance` JSON), as the daemon will resolve them.
+    func manifestWithoutLevel(job: String, statementLevel: String, appearance: [String: String]? = nil,
+                              spoolDefaults: String? = nil) throws -> [String: Any] {
         let f = fixture!
-        var manifest = try f.manifest(pdf: try f.samplePDFCopy(named: "\(job).pdf"), job: job, level: statementLevel)
+        var extra: [String] = []
+        for (key, value) in appearance ?? [:] {
+            let option = ["reason": "--reason", "location": "--location", "contactInfo": "--contact", "name": "--name", "fieldName": "--field"][key]!
+            extra += [option, value]
+        }
+        if let spoolDefaults { extra += ["--spool-defaults", spoolDefaults] }
+        var manifest = try f.manifest(pdf: try f.samplePDFCopy(named: "\(job).pdf"), job: job, level: statementLevel, extra: extra)
         manifest.removeValue(forKey: "level")
-        if let appearance { manifest["appearance"] = appearance } else { manifest.removeValue(forKey: "appearance") }
         try f.drop(file: f.root + "/\(job).pdf", as: "\(job).pdf")
         return manifest
     }
 
     func testSpoolDefaultsFillLevelAndAppearanceButNeverOverrideTheManifest() throws {
         let f = fixture!
-        let config = #"{"spools":[{"name":"default","level":"B-B","appearance":{"reason":"Loan agreement","location":"Prague"}}]}"#
+        let defaults = #"{"reason":"Loan agreement","location":"Prague"}"#
+        let config = #"{"spools":[{"name":"default","level":"B-B","appearance":"# + defaults + "}]}"
         let daemon = try f.startDaemon(configuration: config)
-        // Nothing given: the spool's level and texts.
-        try f.drop(manifest: try manifestWithoutLevel(job: "def-1", statementLevel: "B-B"), as: "def-1.json")
+        // Nothing given: the spool's level and texts (which the user approved, --spool-defaults).
+        try f.drop(manifest: try manifestWithoutLevel(job: "def-1", statementLevel: "B-B", spoolDefaults: defaults), as: "def-1.json")
         // The manifest's own reason wins; location still from the spool.
-        try f.drop(manifest: try manifestWithoutLevel(job: "def-2", statementLevel: "B-B", appearance: ["reason": "Mortgage"]), as: "def-2.json")
+        try f.drop(manifest: try manifestWithoutLevel(job: "def-2", statementLevel: "B-B", appearance: ["reason": "Mortgage"],
+                                                      spoolDefaults: defaults), as: "def-2.json")
         XCTAssertEqual(try f.waitForOutcome(of: "def-1"), .done, f.spoolListing())
         XCTAssertEqual(try f.waitForOutcome(of: "def-2"), .done, f.spoolListing())
         XCTAssertEqual(f.stop(daemon), 0)

@@ -7,7 +7,7 @@ final class IncrementalUpdateTests: XCTestCase {
         let original = PDFBuilder.onePage().classic()
         let doc = try PDFDocument(source: InMemoryByteSource(original))
         var update = try IncrementalUpdate(document: doc)
-        let ref = update.allocate()
+        let ref = try update.allocate()
         update.set(ref, .dictionary(PDFDictionary([("Type", .name("Test"))])))
         let (bytes, _) = try update.serialize()
         let combined = original + bytes

@@ -7,6 +7,10 @@ struct PDFBuilder {
     var objects: [(Int, String)] = []
     var trailerExtra = ""
     var prefix: [UInt8] = []
+    /// Replaces the header (`"1 0 "`) of the object stream `xrefStream(useObjectStream: true)`
+    /// writes, and its `/N`, to build hostile object streams.
+    var objectStreamHead: String?
+    var objectStreamN: String?
 
     static func onePage() -> PDFBuilder {
         var b = PDFBuilder()
@@ -56,9 +60,9 @@ struct PDFBuilder {
             let catalog = plain.first { $0.0 == 1 }!
             plain.removeAll { $0.0 == 1 }
             objstmNumber = (objects.map { $0.0 }.max() ?? 0) + 1
-            let head = "1 0 "
+            let head = objectStreamHead ?? "1 0 "
             let body = head + catalog.1
-            plain.append((objstmNumber, "<< /Type /ObjStm /N 1 /First \(head.utf8.count) /Length \(body.utf8.count) >>\nstream\n\(body)\nendstream"))
+            plain.append((objstmNumber, "<< /Type /ObjStm /N \(objectStreamN ?? "1") /First \(head.utf8.count) /Length \(body.utf8.count) >>\nstream\n\(body)\nendstream"))
             entries[1] = (2, objstmNumber, 0)
         }
         for (n, body) in plain.sorted(by: { $0.0 < $1.0 }) {

@@ -77,12 +77,14 @@ final class DeviceSimulatorTests: XCTestCase {
         let sig = try P256.Signing.ECDSASignature(derRepresentation: Data(base64Encoded: auth.signature!)!)
         XCTAssertTrue(sim.publicKey.isValidSignature(sig, for: statement.canonicalBytes))
         XCTAssertEqual(String(decoding: statement.canonicalBytes, as: UTF8.self), """
-            SIGND-SCA-STATEMENT-V1
+            SIGND-SCA-STATEMENT-V2
             job=job-1
             doc-sha256=\(sha256Hex("pdf"))
             device=d
             user=u
             level=B-B
+            mode=cloud
+            appearance-sha256=\(ApprovedAppearance.sha256Hex(nil))
             not-before=1750000000
             expires=1750000300
             nonce=\(statement.nonce)

@@ -22,10 +22,12 @@ final class PowerAuthTests: XCTestCase {
         await powerAuth?.stop()
     }
 
-    var expectedData: String { "A0*T\(f.jobId)*T\(f.digest)" }
+    /// The default template for the fixture's job: no appearance texts.
+    var expectedData: String { "A0*T\(f.jobId)*T\(f.digest)*TB-T*T\(ApprovedAppearance.sha256Hex(nil))" }
 
+    /// `activationId`: the device PowerAuth reports the operation bound to ("" leaves it out).
     func approvedOperation(_ id: String = "op-1", userId: String? = nil, data: String? = nil, status: String = "APPROVED",
-                           expires: Date? = nil, finalized: Date? = nil) -> [String: Any] {
+                           expires: Date? = nil, finalized: Date? = nil, activationId: String? = nil) -> [String: Any] {
         var op: [String: Any] = [
             "id": id, "userId": userId ?? f.userId, "applicationId": 1, "operationType": "signd-sign",
             "data": data ?? expectedData, "parameters": [String: String](), "status": status,
@@ -34,6 +36,8 @@ final class PowerAuthTests: XCTestCase {
             "timestampExpires": jacksonDate(expires ?? f.now.addingTimeInterval(240)),
         ]
         if status == "APPROVED" { op["timestampFinalized"] = jacksonDate(finalized ?? f.now.addingTimeInterval(-20)) }
+        let activation = activationId ?? f.deviceId
+        if !activation.isEmpty { op["activationId"] = activation }
         return op
     }
 
@@ -72,9 +76,17 @@ final class PowerAuthTests: XCTestCase {
         XCTAssertEqual(powerAuth.recordedRequests.last?.body["signatureFormat"] as? String, "JOSE")
     }
 
-    func testECDSAVerifyInvalidSignatureIsBadSignatureAndCounted() async throws {
+    /// Not provably the device's: anyone can present a signature that does not verify.
+    func testECDSAVerifyInvalidSignatureIsBadSignatureAndNotCounted() async throws {
         let outcome = try await viaPowerAuthECDSA().authorize(manifest: f.manifest(try f.token(signer: DeviceSimulator())), documentSHA256: f.digest, now: f.now, consume: true)
         let d = assertDenied(outcome, .badSignature)
+        XCTAssertEqual(d?.countedAsFailure, false)
+        XCTAssertEqual(try f.deviceRecord().failedAttempts, 0)
+    }
+
+    func testECDSAVerifiedStatementForAnotherJobIsCounted() async throws {
+        let outcome = try await viaPowerAuthECDSA().authorize(manifest: f.manifest(try f.token(f.statement(jobId: "job-9"))), documentSHA256: f.digest, now: f.now, consume: true)
+        let d = assertDenied(outcome, .jobMismatch)
         XCTAssertEqual(d?.countedAsFailure, true)
         XCTAssertEqual(try f.deviceRecord().failedAttempts, 1)
     }
@@ -158,7 +170,8 @@ final class PowerAuthTests: XCTestCase {
     func testRejectedOperationIsNotApproved() async throws {
         powerAuth.setOperation("op-1", approvedOperation(status: "REJECTED"))
         let d = assertDenied(try await authorizeOperation(), .operationNotApproved)
-        XCTAssertEqual(d?.countedAsFailure, true)
+        // Not an approval of the device: not counted (PowerAuth counts its own failed attempts).
+        XCTAssertEqual(d?.countedAsFailure, false)
     }
 
     func testOperationOfAnotherUserIsRejected() async throws {
@@ -187,8 +200,8 @@ final class PowerAuthTests: XCTestCase {
     }
 
     func testOperationDataTemplateIsConfigurable() async throws {
-        let template = try OperationDataTemplate("A1*T${jobId}*T${documentSha256}*T${level}")
-        powerAuth.setOperation("op-1", approvedOperation(data: "A1*T\(f.jobId)*T\(f.digest)*TB-T"))
+        let template = try OperationDataTemplate("A1*T${jobId}*T${documentSha256}*T${level}*T${mode}*T${appearanceSha256}")
+        powerAuth.setOperation("op-1", approvedOperation(data: "A1*T\(f.jobId)*T\(f.digest)*TB-T*Tcloud*T\(ApprovedAppearance.sha256Hex(nil))"))
         let authorizer = PowerAuthOperationAuthorizer(database: f.database, configuration: SCAConfiguration(operationDataTemplate: template),
                                                       powerAuth: try powerAuth.client())
         assertAuthorized(await authorizer.authorize(manifest: operationManifest(), documentSHA256: f.digest, now: f.now, consume: true))

@@ -9,8 +9,9 @@ import SwiftASN1
 ///     micros     [1] INTEGER  (1..999)    OPTIONAL  }
 /// ```
 ///
-/// Invariants: ``seconds`` is non-negative; ``millis`` and ``micros`` are in 1...999 when
-/// present (violations throw `cms.valueOutOfRange`, both when building and when parsing).
+/// Invariants: ``seconds`` is in 0...``maximumSeconds`` (so that ``totalMicroseconds`` cannot
+/// overflow, whatever a TSA writes); ``millis`` and ``micros`` are in 1...999 when present
+/// (violations throw `cms.valueOutOfRange`, both when building and when parsing).
 /// A missing field counts as zero (RFC 3161); use ``totalMicroseconds``.
 public struct Accuracy: DERImplicitlyTaggable, CMSDERCodable {
     public static var defaultIdentifier: ASN1Identifier { .sequence }
@@ -22,10 +23,14 @@ public struct Accuracy: DERImplicitlyTaggable, CMSDERCodable {
     public private(set) var millis: Int?
     public private(set) var micros: Int?
 
+    /// The largest `seconds` whose ``totalMicroseconds`` fits in an `Int` (about 292,000 years;
+    /// anything near it is a hostile or broken token, but it must not trap).
+    public static let maximumSeconds = (Int.max - 999_999) / 1_000_000
+
     /// - Throws: `cms.valueOutOfRange` if a value is outside its permitted range.
     public init(seconds: Int? = nil, millis: Int? = nil, micros: Int? = nil) throws {
-        if let seconds, seconds < 0 {
-            throw CMSStructuresError.valueOutOfRange("seconds must be non-negative", type: "Accuracy", field: "seconds")
+        if let seconds, seconds < 0 || seconds > Self.maximumSeconds {
+            throw CMSStructuresError.valueOutOfRange("seconds is \(seconds); it must be in 0...\(Self.maximumSeconds)", type: "Accuracy", field: "seconds")
         }
         if let millis, !(1...999).contains(millis) {
             throw CMSStructuresError.valueOutOfRange("millis must be in 1...999", type: "Accuracy", field: "millis")

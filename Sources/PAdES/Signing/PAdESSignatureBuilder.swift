@@ -66,9 +66,23 @@ public struct PAdESSignatureBuilder: Sendable {
 
     /// Size of the CMS when the signature has its maximum size, plus `unsignedReserve` bytes for
     /// unsigned attributes (a timestamp token) added later. Used to size `/Contents` by a dry run.
+    /// Both sizes are bounded (``maximumPlaceholderPart``): they may come from a saved state or a
+    /// configuration, and a negative or huge one is `signature.sizeOutOfRange`, never a trap or a
+    /// gigabyte placeholder.
     public func estimatedSize(unsignedReserve: Int = 0) throws -> Int {
-        let dummy = [UInt8](repeating: 0xFF, count: signer.maximumSignatureSize)
+        let maxSignature = signer.maximumSignatureSize
+        guard (0...Self.maximumPlaceholderPart).contains(maxSignature) else {
+            throw PAdESError(.sizeOutOfRange, "the signer's maximum signature size \(maxSignature) is outside 0...\(Self.maximumPlaceholderPart) bytes")
+        }
+        guard (0...Self.maximumPlaceholderPart).contains(unsignedReserve) else {
+            throw PAdESError(.sizeOutOfRange, "the reserve for unsigned attributes (timestamp token) \(unsignedReserve) is outside 0...\(Self.maximumPlaceholderPart) bytes")
+        }
+        let dummy = [UInt8](repeating: 0xFF, count: maxSignature)
         let size = try assemble(messageDigest: [UInt8](repeating: 0, count: digest.length), signature: dummy).count
         return size + unsignedReserve
     }
+
+    /// Upper bound for the maximum signature size and for the unsigned-attribute reserve: 1 MiB
+    /// each, far beyond any real signature or timestamp token.
+    public static let maximumPlaceholderPart = 1 << 20
 }

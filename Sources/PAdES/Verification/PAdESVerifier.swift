@@ -87,13 +87,17 @@ public struct PAdESVerifier: Sendable {
         report.digestAlgorithm = digest.rawValue
         report.signatureAlgorithm = "\(signerInfo.signatureAlgorithm.algorithm)"
 
-        if sig.byteRange.count == 4 {
+        // Only a range that lies inside the file is hashed: its numbers are untrusted, and
+        // `offset + length` of `[0 9223372036854775807 ...]` must not trap (it is
+        // `byteRange.malformed` already).
+        if let segments = ByteRangeCheck.segments(of: sig.byteRange, fileLength: document.source.length) {
             do {
                 var hasher = digest.makeHasher()
-                for (offset, length) in [(sig.byteRange[0], sig.byteRange[1]), (sig.byteRange[2], sig.byteRange[3])] {
+                for (offset, length) in segments {
                     var pos = offset
-                    while pos < offset + length {
-                        let chunk = try document.source.read(offset: pos, count: Int(min(1 << 20, offset + length - pos)))
+                    let end = offset + length // checked by ByteRangeCheck: ≤ the file length
+                    while pos < end {
+                        let chunk = try document.source.read(offset: pos, count: Int(min(1 << 20, end - pos)))
                         if chunk.isEmpty { throw PDFError(.truncated, "byte range beyond end of file") }
                         hasher.update(chunk)
                         pos += Int64(chunk.count)

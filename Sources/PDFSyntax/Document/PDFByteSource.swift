@@ -15,7 +15,7 @@ public struct InMemoryByteSource: PDFByteSource, Sendable {
     public func read(offset: Int64, count: Int) throws -> [UInt8] {
         guard offset >= 0, offset < Int64(bytes.count), count > 0 else { return [] }
         let start = Int(offset)
-        let end = min(bytes.count, start + count)
+        let end = start + min(bytes.count - start, count)
         return Array(bytes[start..<end])
     }
 }

@@ -5,9 +5,15 @@
 ///
 /// Policy on broken files: the reader does **not** repair. A damaged cross-reference (offset
 /// pointing at the wrong object, truncated table, looping `/Prev`) is an error with a code, the
-/// offset and the object number. The one tolerated deviation is a file with bytes before
-/// `%PDF-` whose offsets are counted from the header, as Acrobat accepts them; it is reported in
-/// ``warnings`` so the caller can say so in its result.
+/// offset and the object number. Tolerated deviations are the harmless ones real producers write,
+/// each reported in ``warnings`` so the caller can say so in its result (docs/pdf-support.md):
+/// bytes before `%PDF-` with offsets counted from the header (as Acrobat accepts them), the
+/// free-list head written with generation 65536, and a trailer `/Size` smaller than the highest
+/// object number + 1 (new objects are then numbered after the highest one).
+///
+/// Hostile numbers never trap: every offset, length and count the file states goes through
+/// checked arithmetic (`pdf.numberOutOfRange`), and a `/Size` or object count larger than the
+/// file could hold objects for (``PDFReaderLimits/objectAllowance(fileLength:)``) is refused.
 public final class PDFDocument {
     public let source: any PDFByteSource
     public let limits: PDFReaderLimits
@@ -23,6 +29,8 @@ public final class PDFDocument {
     public private(set) var startXRef: Int64 = 0
     /// Non-fatal observations about the file (never silently guessed).
     public private(set) var warnings: [String] = []
+    /// Highest object number any cross-reference section has an entry for (0 when none).
+    public private(set) var highestObjectNumber = 0
 
     private var objectStreamCache: [Int: (offsets: [(Int, Int)], first: Int, data: [UInt8])] = [:]
     private var cache: [PDFReference: PDFObject] = [:]
@@ -45,6 +53,7 @@ public final class PDFDocument {
         }
         startXRef = try Self.findStartXRef(source)
         try loadSections()
+        try checkSize()
         if trailer["Encrypt"] != nil {
             throw PDFError(.encrypted, "the document is encrypted; signd cannot sign or verify encrypted PDFs yet: ask the sender for an unencrypted copy (for example `qpdf --decrypt in.pdf out.pdf` with the password)")
         }
@@ -57,18 +66,43 @@ public final class PDFDocument {
         let reader = XRefReader(document: self)
         do {
             sections = try reader.readChain(startOffset: startXRef)
+            warnings += reader.warnings
         } catch let first as PDFError where headerOffset > 0 && first.code != .xrefLoop && first.code != .limitExceeded {
             // Files with bytes before the header often count offsets from the header.
             offsetShift = headerOffset
             cache = [:]
             objectStreamCache = [:]
+            let shifted = XRefReader(document: self)
             do {
-                sections = try reader.readChain(startOffset: startXRef)
+                sections = try shifted.readChain(startOffset: startXRef)
                 warnings.append("the file has \(headerOffset) bytes before %PDF-; its offsets count from the header and were read shifted by \(headerOffset)")
+                warnings += shifted.warnings
             } catch {
                 offsetShift = 0
                 throw first
             }
+        }
+    }
+
+    /// Checks every trailer's `/Size` (7.5.5): a non-negative integer that the file could hold
+    /// objects for. A `/Size` smaller than the highest object number + 1 is a harmless deviation
+    /// (accepted with a warning; ``nextObjectNumber`` numbers new objects after the highest one);
+    /// one far larger than the file could hold is refused, so that it is never signed into an
+    /// output whose object numbers no reader accepts.
+    private func checkSize() throws {
+        highestObjectNumber = sections.lazy.compactMap { $0.entries.keys.max() }.max() ?? 0
+        let allowance = limits.objectAllowance(fileLength: source.length)
+        for section in sections {
+            guard let value = section.trailer["Size"] else { continue }
+            guard let size = value.integer, size >= 0 else {
+                throw PDFError(.numberOutOfRange, "trailer /Size is not a non-negative integer", offset: section.absoluteOffset)
+            }
+            guard size <= Int64(allowance) else {
+                throw PDFError(.numberOutOfRange, "trailer /Size \(size) claims more objects than a \(source.length)-byte file can hold (at most \(allowance)); the file is damaged: re-save it with a PDF tool (e.g. `qpdf in.pdf out.pdf`)", offset: section.absoluteOffset)
+            }
+        }
+        if let newest = sections.first?.trailer["Size"]?.intValue, newest <= highestObjectNumber {
+            warnings.append("trailer /Size \(newest) is not more than the highest object number \(highestObjectNumber); new objects are numbered from \(highestObjectNumber + 1)")
         }
     }
 
@@ -79,7 +113,16 @@ public final class PDFDocument {
     /// `/Size` of the newest trailer: one more than the highest object number in use.
     public var size: Int { sections.map { $0.trailer["Size"]?.intValue ?? 0 }.max() ?? 0 }
 
-    public func absolute(_ stated: Int64) -> Int64 { stated + offsetShift }
+    /// The absolute offset of an offset the file states (`pdf.numberOutOfRange` if the shift
+    /// overflows).
+    public func absolute(_ stated: Int64) throws -> Int64 {
+        try stated.checkedAdding(offsetShift, "offset \(stated) shifted by the \(offsetShift) bytes before %PDF-")
+    }
+
+    /// The first object number an update may allocate: after `/Size` and after every object number
+    /// the cross-reference data uses (a `/Size` that is too small must not make new objects
+    /// replace existing ones).
+    public var nextObjectNumber: Int { Swift.max(size, highestObjectNumber + 1) }
 
     // MARK: - Objects
 
@@ -112,7 +155,7 @@ public final class PDFDocument {
             if generation != ref.generation {
                 result = .null
             } else {
-                let absolute = absolute(offset)
+                let absolute = try absolute(offset)
                 guard absolute >= 0, absolute < source.length else {
                     throw PDFError(.xref, "the xref puts object \(ref.number) at offset \(offset), outside the file", offset: absolute, objectNumber: ref.number)
                 }
@@ -169,7 +212,7 @@ public final class PDFDocument {
                     if p >= bytes.count && !complete { throw PDFLexer.NeedMoreData() }
                     let dataOffset = offset + Int64(p)
                     let length = try resolveLength(dict["Length"], objectNumber: ref.number, at: t.offset)
-                    guard dataOffset + Int64(length) <= source.length else {
+                    guard try dataOffset.checkedAdding(Int64(length), "stream data end of object \(ref.number)", offset: dataOffset, objectNumber: ref.number) <= source.length else {
                         throw PDFError(.truncated, "stream data of object \(ref.number) (/Length \(length)) runs past the end of the file", offset: dataOffset, objectNumber: ref.number)
                     }
                     return (ref, .stream(PDFStream(dictionary: dict, data: .located(offset: dataOffset, length: length))))
@@ -192,10 +235,13 @@ public final class PDFDocument {
 
     private func resolveLength(_ value: PDFObject?, objectNumber: Int, at offset: Int64) throws -> Int {
         let resolved = try resolve(value)
-        guard let l = resolved.integer, l >= 0, l <= Int64(Int32.max) * 64 else {
-            throw PDFError(.syntax, "stream /Length is missing or not a non-negative integer", offset: offset, objectNumber: objectNumber)
+        guard let l = resolved.integer else {
+            throw PDFError(.syntax, "stream /Length is missing or not an integer", offset: offset, objectNumber: objectNumber)
         }
-        return Int(l)
+        guard l >= 0, l <= Int64(Int32.max) * 64, let length = Int(exactly: l) else {
+            throw PDFError(.numberOutOfRange, "stream /Length \(l) is negative or larger than any file signd reads", offset: offset, objectNumber: objectNumber)
+        }
+        return length
     }
 
     // MARK: - Streams
@@ -205,8 +251,8 @@ public final class PDFDocument {
         switch stream.data {
         case .bytes(let b): return b
         case .located(let offset, let length):
-            guard length <= limits.maxDecodedStreamBytes else {
-                throw PDFError(.limitExceeded, "stream of \(length) bytes is larger than the \(limits.maxDecodedStreamBytes)-byte limit for streams the reader must load", offset: offset, objectNumber: objectNumber)
+            guard length <= limits.maxEncodedStreamBytes else {
+                throw PDFError(.limitExceeded, "stream of \(length) bytes is larger than the \(limits.maxEncodedStreamBytes)-byte limit for streams the reader must load", offset: offset, objectNumber: objectNumber)
             }
             let bytes = try source.read(offset: offset, count: length + 32)
             guard bytes.count >= length else {
@@ -222,7 +268,15 @@ public final class PDFDocument {
 
     /// The decoded bytes of a stream. Only FlateDecode (with predictors) and no filter are
     /// supported: that is what cross-reference and object streams use.
-    public func decodedStreamData(_ stream: PDFStream, objectNumber: Int? = nil) throws -> [UInt8] {
+    ///
+    /// - Parameter maxDecodedBytes: the most bytes the caller can need from this stream; by
+    ///   default ``PDFReaderLimits/maxDecodedStreamBytes`` (object streams). The xref reader
+    ///   passes what `/W` and `/Index` announce (twice, for predictor tags), which the object
+    ///   allowance keeps proportional to the file size. Each FlateDecode stage stops with
+    ///   `pdf.limitExceeded` as soon as its output would pass it, so memory stays bounded by it
+    ///   whatever the compression ratio.
+    public func decodedStreamData(_ stream: PDFStream, objectNumber: Int? = nil, maxDecodedBytes: Int? = nil) throws -> [UInt8] {
+        let cap = Swift.max(0, maxDecodedBytes ?? limits.maxDecodedStreamBytes)
         var data = try rawStreamData(stream, objectNumber: objectNumber)
         let filters: [PDFObject]
         switch try resolve(stream.dictionary["Filter"]) {
@@ -230,6 +284,10 @@ public final class PDFDocument {
         case .name(let n): filters = [.name(n)]
         case .array(let a): filters = a
         default: throw PDFError(.syntax, "stream /Filter is neither a name nor an array", objectNumber: objectNumber)
+        }
+        // Real files chain at most two or three filters; each stage costs up to `cap`.
+        guard filters.count <= 8 else {
+            throw PDFError(.limitExceeded, "stream has \(filters.count) filters; at most 8 are decoded", objectNumber: objectNumber)
         }
         let parmsList: [PDFObject]
         switch try resolve(stream.dictionary["DecodeParms"]) {
@@ -241,7 +299,11 @@ public final class PDFDocument {
             guard let name = f.name else { throw PDFError(.syntax, "filter is not a name", objectNumber: objectNumber) }
             switch name.value {
             case "FlateDecode", "Fl":
-                data = try FlateDecode.decode(data, maxOutput: limits.maxDecodedStreamBytes)
+                do {
+                    data = try FlateDecode.decode(data, maxOutput: cap)
+                } catch let e as PDFError {
+                    throw objectNumber.map { e.inObject($0) } ?? e
+                }
                 if let parms = try resolve(i < parmsList.count ? parmsList[i] : nil).dictionary {
                     let predictor = parms["Predictor"]?.intValue ?? 1
                     data = try FlateDecode.unpredict(
@@ -262,9 +324,11 @@ public final class PDFDocument {
             guard case .stream(let s) = try object(PDFReference(streamNumber, 0)), s.dictionary["Type"]?.name == "ObjStm" else {
                 throw PDFError(.xref, "object \(number) is said to be in object stream \(streamNumber), which is not an object stream", objectNumber: number)
             }
-            guard let n = s.dictionary["N"]?.intValue, let first = s.dictionary["First"]?.intValue, n >= 0, first >= 0, n <= limits.maxObjects else {
-                throw PDFError(.syntax, "object stream without valid /N and /First", objectNumber: streamNumber)
+            guard let nValue = s.dictionary["N"]?.integer, let firstValue = s.dictionary["First"]?.integer else {
+                throw PDFError(.syntax, "object stream without integer /N and /First", objectNumber: streamNumber)
             }
+            let n = try nValue.checkedInt(in: 0...limits.objectAllowance(fileLength: source.length), "object stream /N", objectNumber: streamNumber)
+            let first = try firstValue.checkedInt(in: 0...limits.maxDecodedStreamBytes, "object stream /First", objectNumber: streamNumber)
             let data = try decodedStreamData(s, objectNumber: streamNumber)
             guard first <= data.count else {
                 throw PDFError(.syntax, "object stream /First is beyond its data", objectNumber: streamNumber)
@@ -272,10 +336,12 @@ public final class PDFDocument {
             var lexer = PDFLexer(bytes: Array(data[0..<first]))
             var offsets: [(Int, Int)] = []
             for _ in 0..<n {
-                guard case .integer(let num) = try lexer.next().kind, case .integer(let off) = try lexer.next().kind,
-                      let numI = Int(exactly: num), let offI = Int(exactly: off), offI >= 0, first + offI <= data.count else {
+                guard case .integer(let num) = try lexer.next().kind, case .integer(let off) = try lexer.next().kind else {
                     throw PDFError(.syntax, "object stream header is malformed", objectNumber: streamNumber)
                 }
+                // Both are bounded by the decoded data, so `first + offI` cannot overflow.
+                let numI = try num.checkedInt(in: 0...limits.maxObjects, "object number in the object stream header", objectNumber: streamNumber)
+                let offI = try off.checkedInt(in: 0...(data.count - first), "object offset in the object stream header", objectNumber: streamNumber)
                 offsets.append((numI, offI))
             }
             objectStreamCache = [streamNumber: (offsets, first, data)]
@@ -319,6 +385,9 @@ public final class PDFDocument {
     /// The reference and dictionary of the page at `index` (0-based), found by descending the
     /// page tree (7.7.3) with loop and depth checks.
     public func page(at index: Int) throws -> (PDFReference, PDFDictionary) {
+        guard index >= 0, index < Int.max else {
+            throw PDFError(.structure, "page index \(index) does not exist")
+        }
         guard let rootRef = try catalog()["Pages"]?.reference else {
             throw PDFError(.structure, "the catalog's /Pages is not an indirect reference")
         }
@@ -348,6 +417,9 @@ public final class PDFDocument {
                 let kidCount: Int
                 if kidDict["Type"]?.name == "Pages" || kidDict["Kids"] != nil {
                     kidCount = kidDict["Count"]?.intValue ?? 0
+                    guard kidCount >= 0 else {
+                        throw PDFError(.structure, "page tree node has a negative /Count \(kidCount)", objectNumber: kidRef.number)
+                    }
                 } else {
                     kidCount = 1
                 }

@@ -3,22 +3,38 @@ import CZlib
 /// FlateDecode (ISO 32000-1 7.4.4) with the PNG and TIFF predictors of 7.4.4.4, as used by
 /// cross-reference and object streams. Output is bounded so a compression bomb is an error.
 public enum FlateDecode {
+    /// Inflates `input`, producing at most `maxOutput` bytes.
+    ///
+    /// The decoder streams through a 64 KiB window: output grows only as it is produced (never
+    /// reserved up front beyond four times the input, and never beyond `maxOutput`), and decoding
+    /// stops with `pdf.limitExceeded` as soon as the output would pass `maxOutput`. A
+    /// decompression bomb (a gigabyte of zeros is about a megabyte compressed) therefore costs at
+    /// most `maxOutput` bytes of memory and the time to inflate that much, whatever it claims.
+    /// Callers pass what they can need (``PDFReaderLimits/maxDecodedStreamBytes``, or for an xref
+    /// stream what its `/W` and `/Index` announce).
     public static func decode(_ input: [UInt8], maxOutput: Int) throws -> [UInt8] {
+        let maxOutput = max(0, maxOutput)
         var stream = z_stream()
         guard inflateInit_(&stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw PDFError(.decode, "zlib could not be initialised")
         }
         defer { inflateEnd(&stream) }
         var output: [UInt8] = []
-        output.reserveCapacity(min(maxOutput, max(1024, input.count * 4)))
+        let (fourTimes, overflow) = input.count.multipliedReportingOverflow(by: 4)
+        output.reserveCapacity(min(maxOutput, max(1024, overflow ? Int.max : fourTimes)))
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        var input = input
-        let inputCount = input.count
         var status: Int32 = Z_OK
-        try input.withUnsafeMutableBufferPointer { inBuf in
-            stream.next_in = inBuf.baseAddress
-            stream.avail_in = uInt(inputCount)
+        try input.withUnsafeBufferPointer { inBuf in
+            // zlib never writes through next_in; the cast only satisfies its C signature.
+            stream.next_in = inBuf.baseAddress.map { UnsafeMutablePointer(mutating: $0) }
+            var remaining = inBuf.count
             repeat {
+                // avail_in is 32 bits: feed very large inputs in slices.
+                if stream.avail_in == 0 && remaining > 0 {
+                    let slice = min(remaining, Int(UInt32.max))
+                    stream.avail_in = uInt(slice)
+                    remaining -= slice
+                }
                 try chunk.withUnsafeMutableBufferPointer { outBuf in
                     stream.next_out = outBuf.baseAddress
                     stream.avail_out = uInt(outBuf.count)
@@ -29,13 +45,17 @@ public enum FlateDecode {
                         if status == Z_DATA_ERROR && !output.isEmpty { status = Z_STREAM_END; return }
                         throw PDFError(.decode, "FlateDecode data is corrupt (zlib status \(status))")
                     }
-                    guard output.count + produced <= maxOutput else {
-                        throw PDFError(.limitExceeded, "decoded stream exceeds \(maxOutput) bytes")
+                    guard produced <= maxOutput - output.count else {
+                        throw PDFError(.limitExceeded, "the stream decodes to more than \(maxOutput) bytes, more than the reader needs from it (a decompression bomb?); decoding stopped there")
+                    }
+                    if output.count + produced > output.capacity {
+                        // Grow geometrically but never past the cap, so memory stays bounded by it.
+                        output.reserveCapacity(min(maxOutput, max(output.count + produced, output.capacity * 2)))
                     }
                     output.append(contentsOf: outBuf[0..<produced])
                     if status == Z_BUF_ERROR && produced == 0 { status = Z_STREAM_END }
                 }
-            } while status != Z_STREAM_END && (stream.avail_in > 0 || stream.avail_out == 0)
+            } while status != Z_STREAM_END && (stream.avail_in > 0 || remaining > 0 || stream.avail_out == 0)
         }
         return output
     }
@@ -47,7 +67,9 @@ public enum FlateDecode {
             throw PDFError(.decode, "invalid predictor parameters (Colors \(colors), BitsPerComponent \(bitsPerComponent), Columns \(columns))")
         }
         let bpp = max(1, (colors * bitsPerComponent + 7) / 8)
-        let rowLength = (colors * bitsPerComponent * columns + 7) / 8
+        // Rows longer than the data cannot be complete: a row of at most data.count bytes decodes
+        // the same, and /Columns from the file cannot make the row buffers large.
+        let rowLength = min((colors * bitsPerComponent * columns + 7) / 8, max(1, data.count))
         if predictor == 2 {
             guard bitsPerComponent == 8 else { throw PDFError(.decode, "TIFF predictor supported for 8-bit components only") }
             var out = data

@@ -33,11 +33,20 @@ public struct IncrementalUpdate {
     public let previousTrailer: PDFDictionary
     public private(set) var objects: [(PDFReference, PDFObject)] = []
     public private(set) var nextObjectNumber: Int
+    /// The largest `/Size` the update may write: what a reader with default limits accepts for a
+    /// file of the original length (``PDFReaderLimits/objectAllowance(fileLength:)``; the signed
+    /// file is longer, so it is accepted too). An update that would need more is refused with
+    /// `pdf.numberOutOfRange` instead of producing a file that signd's own verify, or qpdf, rejects.
+    public var maxSize: Int
 
-    public init(base: Base, previousTrailer: PDFDictionary) {
+    /// - Parameter nextObjectNumber: the first number to allocate (default `base.size`); give
+    ///   ``PDFDocument/nextObjectNumber`` so that a too-small `/Size` cannot make new objects
+    ///   replace existing ones.
+    public init(base: Base, previousTrailer: PDFDictionary, nextObjectNumber: Int? = nil, limits: PDFReaderLimits = PDFReaderLimits()) {
         self.base = base
         self.previousTrailer = previousTrailer
-        self.nextObjectNumber = max(base.size, 1)
+        self.nextObjectNumber = max(nextObjectNumber ?? base.size, base.size, 1)
+        self.maxSize = limits.objectAllowance(fileLength: base.fileLength)
     }
 
     /// Opens an update on a document.
@@ -50,11 +59,15 @@ public struct IncrementalUpdate {
             form: document.lastXRefForm,
             offsetShift: document.offsetShift,
             size: document.size)
-        self.init(base: base, previousTrailer: document.trailer)
+        self.init(base: base, previousTrailer: document.trailer, nextObjectNumber: document.nextObjectNumber, limits: document.limits)
     }
 
-    /// Reserves a new object number.
-    public mutating func allocate() -> PDFReference {
+    /// Reserves a new object number (`pdf.numberOutOfRange` once ``maxSize`` is reached: the
+    /// document's `/Size` leaves no room for new objects).
+    public mutating func allocate() throws -> PDFReference {
+        guard nextObjectNumber < maxSize else {
+            throw PDFError(.numberOutOfRange, "the document's objects are numbered up to \(nextObjectNumber - 1) (trailer /Size \(base.size)); a \(base.fileLength)-byte file can hold at most \(maxSize), so no object can be added; the /Size is damaged: re-save the file with a PDF tool (e.g. `qpdf in.pdf out.pdf`)")
+        }
         defer { nextObjectNumber += 1 }
         return PDFReference(nextObjectNumber, 0)
     }
@@ -68,6 +81,15 @@ public struct IncrementalUpdate {
     /// Serialises the update. `trailerOverrides` replaces trailer keys (e.g. `/ID`).
     /// Returns the bytes and, for each object, the offset of its first byte within them.
     public func serialize(trailerOverrides: PDFDictionary = PDFDictionary()) throws -> (bytes: [UInt8], objectOffsets: [PDFReference: Int]) {
+        guard base.fileLength >= 0, base.offsetShift >= 0, base.offsetShift <= base.fileLength,
+              base.previousXRefOffset >= 0, base.size >= 0 else {
+            throw PDFError(.numberOutOfRange, "the update's base is inconsistent (length \(base.fileLength), shift \(base.offsetShift), startxref \(base.previousXRefOffset), /Size \(base.size))")
+        }
+        for (ref, _) in objects {
+            guard ref.number >= 0, ref.number < maxSize, (0...65535).contains(ref.generation) else {
+                throw PDFError(.numberOutOfRange, "object \(ref.number) \(ref.generation) cannot be written: numbers must be below \(maxSize) and generations at most 65535", objectNumber: ref.number)
+            }
+        }
         var out: [UInt8] = []
         if !base.endsWithEOL { out.append(0x0A) }
         var offsets: [PDFReference: Int] = [:]
@@ -95,6 +117,9 @@ public struct IncrementalUpdate {
         case .table, .hybrid:
             var size = max(base.size, nextObjectNumber)
             for (ref, _) in sorted { size = max(size, ref.number + 1) }
+            guard size <= maxSize else {
+                throw PDFError(.numberOutOfRange, "the update would need /Size \(size); a \(base.fileLength)-byte file can hold at most \(maxSize) objects")
+            }
             trailer["Size"] = .integer(Int64(size))
             trailer["Prev"] = .integer(base.previousXRefOffset)
             let xrefOffset = out.count
@@ -116,6 +141,9 @@ public struct IncrementalUpdate {
         case .stream:
             // The xref stream indexes itself (7.5.8.3).
             let streamNumber = max(nextObjectNumber, (sorted.last?.0.number ?? 0) + 1)
+            guard streamNumber < maxSize else {
+                throw PDFError(.numberOutOfRange, "the update's xref stream would be object \(streamNumber); a \(base.fileLength)-byte file can hold at most \(maxSize) objects")
+            }
             let xrefOffset = out.count
             var entries: [(Int, Int64, Int)] = sorted.map { ($0.0.number, stated(offsets[$0.0]!), $0.0.generation) }
             entries.append((streamNumber, stated(xrefOffset), 0))

@@ -44,22 +44,55 @@ public enum PDFSerializer {
     }
 
     /// Reals without exponent (PDF has none), at most 6 decimals, trailing zeros removed.
+    ///
+    /// Any finite value is written, however large: reals come from the file (an integer too
+    /// large for 64 bits is lexed as a real, e.g. `/MediaBox [0 0 99999999999999999999999 1]`)
+    /// and are copied into updates, so formatting must not trap on them.
     public static func formatReal(_ r: Double) -> String {
         guard r.isFinite else { return "0" }
         if r == r.rounded(), abs(r) < 1e15 { return String(Int64(r)) }
-        var s = ""
         let negative = r < 0
-        let scaled = (abs(r) * 1_000_000).rounded()
-        let intPart = Int64(scaled / 1_000_000)
-        var frac = Int64(scaled) - intPart * 1_000_000
-        s = String(intPart)
-        if frac != 0 {
-            var digits = String(frac)
-            digits = String(repeating: "0", count: 6 - digits.count) + digits
-            while digits.hasSuffix("0") { digits.removeLast(); frac /= 10 }
-            s += "." + digits
+        var s: String
+        if abs(r) < 9e12 {
+            // abs(r) × 10^6 < 9e18: fits in Int64.
+            let scaled = (abs(r) * 1_000_000).rounded()
+            let intPart = Int64(scaled / 1_000_000)
+            let frac = Int64(scaled) - intPart * 1_000_000
+            s = String(intPart) + fraction(frac)
+        } else {
+            var intPart = abs(r).rounded(.down)
+            var frac = ((abs(r) - intPart) * 1_000_000).rounded()
+            if frac >= 1_000_000 { intPart += 1; frac = 0 }
+            s = integerDigits(intPart) + fraction(Int64(frac))
         }
         return negative && s != "0" ? "-" + s : s
+    }
+
+    /// ".ddd" for a count of millionths (0 gives "").
+    private static func fraction(_ millionths: Int64) -> String {
+        guard millionths != 0 else { return "" }
+        var digits = String(millionths)
+        digits = String(repeating: "0", count: max(0, 6 - digits.count)) + digits
+        while digits.hasSuffix("0") { digits.removeLast() }
+        return "." + digits
+    }
+
+    /// The decimal digits of a non-negative, integer-valued, finite double of any size.
+    static func integerDigits(_ value: Double) -> String {
+        if value < 9e18 { return String(UInt64(value)) }
+        // value = m × 2^k with a 53-bit m and k ≥ 11: double the decimal digits of m k times.
+        let k = Int(value.exponent) - 52
+        var digits = Array(String(value.significandBitPattern | (1 << 52)).utf8.map { Int($0) - 48 }.reversed())
+        for _ in 0..<k {
+            var carry = 0
+            for i in digits.indices {
+                let d = digits[i] * 2 + carry
+                digits[i] = d % 10
+                carry = d / 10
+            }
+            if carry > 0 { digits.append(carry) }
+        }
+        return String(decoding: digits.reversed().map { UInt8($0 + 48) }, as: UTF8.self)
     }
 
     public static func writeName(_ n: PDFName, into out: inout [UInt8]) {

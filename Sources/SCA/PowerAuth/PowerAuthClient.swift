@@ -137,7 +137,8 @@ public struct PowerAuthClient: PowerAuthService {
             return d
         }
         return PowerAuthOperation(
-            id: id, userId: object["userId"] as? String, data: object["data"] as? String, status: status,
+            id: id, userId: object["userId"] as? String, activationId: object["activationId"] as? String,
+            data: object["data"] as? String, status: status,
             operationType: object["operationType"] as? String, externalId: object["externalId"] as? String,
             timestampCreated: try date("timestampCreated"), timestampExpires: try date("timestampExpires"),
             timestampFinalized: try date("timestampFinalized"))

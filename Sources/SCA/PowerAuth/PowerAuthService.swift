@@ -21,6 +21,8 @@ public enum PowerAuthOperationStatus {
 public struct PowerAuthOperation: Sendable, Hashable {
     public var id: String
     public var userId: String?
+    /// The activation (device) the operation is bound to, when PowerAuth reports one.
+    public var activationId: String?
     public var data: String?
     public var status: String
     public var operationType: String?
@@ -30,10 +32,11 @@ public struct PowerAuthOperation: Sendable, Hashable {
     /// When the operation reached a terminal status (for APPROVED: the approval time).
     public var timestampFinalized: Date?
 
-    public init(id: String, userId: String?, data: String?, status: String, operationType: String? = nil, externalId: String? = nil,
-                timestampCreated: Date? = nil, timestampExpires: Date?, timestampFinalized: Date? = nil) {
+    public init(id: String, userId: String?, activationId: String? = nil, data: String?, status: String, operationType: String? = nil,
+                externalId: String? = nil, timestampCreated: Date? = nil, timestampExpires: Date?, timestampFinalized: Date? = nil) {
         self.id = id
         self.userId = userId
+        self.activationId = activationId
         self.data = data
         self.status = status
         self.operationType = operationType

@@ -68,6 +68,21 @@ public final class AtomicFileWriter {
         DirectorySync.sync(AtomicFileWriter.directory(of: path))
     }
 
+    /// Like ``commit()``, but the durable temporary file is put in place by `place(temporary,
+    /// target)`, which returns the name it chose (e.g. a rename that never replaces an existing
+    /// file and picks a numbered name instead). Returns that name.
+    public func commit(placingWith place: (_ temporary: String, _ target: String) throws -> String) throws -> String {
+        guard fsync(fd) == 0 else {
+            throw FileWriteError(message: "fsync of \(temporaryPath) failed: \(String(cString: strerror(errno)))")
+        }
+        close(fd)
+        fd = -1
+        let placed = try place(temporaryPath, path)
+        committed = true
+        DirectorySync.sync(AtomicFileWriter.directory(of: placed))
+        return placed
+    }
+
     static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         let d = String(path[..<slash])

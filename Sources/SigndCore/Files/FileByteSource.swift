@@ -6,19 +6,27 @@ import Darwin
 import PDFSyntax
 
 /// A ``PDFByteSource`` over a file, read with `pread` so that only the bytes asked for are in
-/// memory. Symbolic links are not followed when `followSymlinks` is false.
+/// memory. Symbolic links are not followed when `followSymlinks` is false. Opened with
+/// `O_NONBLOCK`, so that a FIFO put where a file was expected is refused instead of hanging the
+/// caller until someone writes to it.
 public final class FileByteSource: PDFByteSource {
     public let path: String
     public let length: Int64
+    /// Hard links to the file when it was opened (`st_nlink`).
+    public let linkCount: Int
+    /// Device and inode of the file opened.
+    public let device: UInt64
+    public let inode: UInt64
     private let fd: Int32
 
     public init(path: String, followSymlinks: Bool = true) throws {
         self.path = path
-        var flags = O_RDONLY | O_CLOEXEC
+        var flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK
         if !followSymlinks { flags |= O_NOFOLLOW }
         let fd = open(path, flags)
         guard fd >= 0 else {
-            throw PDFError(.io, "cannot open \(path): \(String(cString: strerror(errno))); check that the file exists and is readable")
+            let reason = errno == ELOOP ? "it is a symbolic link, which is never followed here" : String(cString: strerror(errno))
+            throw PDFError(.io, "cannot open \(path): \(reason); check that the file exists and is readable")
         }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
@@ -27,6 +35,9 @@ public final class FileByteSource: PDFByteSource {
         }
         self.fd = fd
         self.length = Int64(st.st_size)
+        self.linkCount = Int(st.st_nlink)
+        self.device = UInt64(st.st_dev)
+        self.inode = UInt64(st.st_ino)
     }
 
     deinit { close(fd) }

@@ -27,6 +27,9 @@ public struct SigningOutcome: Sendable, Codable {
     public var level: String
     /// Facts about the input the reader had to tolerate (e.g. shifted offsets).
     public var warnings: [String]
+    /// The input's length and SHA-256: the output's first `originalLength` bytes are the input.
+    public var originalLength: Int64
+    public var originalSha256: String
 }
 
 /// The serialisable state between the two phases of external signing: everything needed to
@@ -60,15 +63,44 @@ public struct PDFSigningService: Sendable {
 
     // MARK: - One step (key available now)
 
+    /// `expectedDocumentSHA256` (lowercase hex): the digest the user approved. The input is read
+    /// once, and in that one pass it is hashed, hashed for the signature and copied into the
+    /// output's temporary file; the document is then parsed from that private copy, never from
+    /// the input again. So the bytes parsed, the bytes signed and the bytes approved are the same
+    /// bytes, whatever happens to the input meanwhile (a producer that kept a descriptor or a
+    /// second name for it). A mismatch throws `document.changed` and leaves no output.
     public func sign(inputPath: String, outputPath: String, builder: PAdESSignatureBuilder,
-                     request: SignatureRequest, timestamper: (any SignatureTimestamper)? = nil) async throws -> SigningOutcome {
+                     request: SignatureRequest, timestamper: (any SignatureTimestamper)? = nil,
+                     expectedDocumentSHA256: String? = nil) async throws -> SigningOutcome {
         try Self.checkDistinct(inputPath, outputPath)
         let source = try FileByteSource(path: inputPath)
-        let document = try PDFDocument(source: source)
-        let prepared = try prepare(document: document, builder: builder, request: request, reserve: timestamper?.reservedTokenSize ?? 0)
-
         let writer = try AtomicFileWriter(path: outputPath)
-        let messageDigest = try Self.hashSigned(source: source, prepared: prepared, digest: builder.digest, copyingTo: writer)
+        // One pass over the input: document digest, signature digest (the original part) and copy.
+        var documentHasher = SHA256()
+        var signatureHasher = builder.digest.makeHasher()
+        try source.forEachChunk(offset: 0, length: source.length) { chunk in
+            documentHasher.update(bufferPointer: chunk)
+            signatureHasher.update(chunk)
+            try writer.write(chunk)
+        }
+        let documentDigest = Hex.encode(Array(documentHasher.finalize()))
+        if let expected = expectedDocumentSHA256 {
+            try Self.checkApproved(documentDigest, expected: expected, path: inputPath)
+        }
+        // Parsed from the private copy: exactly the bytes hashed above.
+        let copy = try FileByteSource(path: writer.temporaryPath, followSymlinks: false)
+        guard copy.length == source.length else {
+            throw SigningServiceError(code: "document.changed", message: "the copy of \(inputPath) has \(copy.length) bytes, not \(source.length); nothing was signed")
+        }
+        let document = try PDFDocument(source: copy)
+        let prepared = try prepare(document: document, builder: builder, request: request, reserve: timestamper?.reservedTokenSize ?? 0)
+        guard prepared.base.fileLength == source.length else {
+            throw SigningServiceError(code: "internal.preparedLength", message: "the prepared update starts at \(prepared.base.fileLength), not at the end of the copied input (\(source.length)); nothing was signed")
+        }
+        let (head, tail) = prepared.coveredUpdateParts
+        signatureHasher.update(head)
+        signatureHasher.update(tail)
+        let messageDigest = signatureHasher.finalize()
         let dtbs = try builder.dataToBeSigned(messageDigest: messageDigest)
         let signature = try await builder.signer.sign(dtbs, digest: builder.digest)
         let cms = try await assemble(builder: builder, messageDigest: messageDigest, dtbs: dtbs, signature: signature, timestamper: timestamper)
@@ -78,19 +110,35 @@ public struct PDFSigningService: Sendable {
             outputPath: outputPath, fieldName: prepared.fieldName, byteRange: prepared.byteRange,
             messageDigest: Hex.encode(messageDigest), digestAlgorithm: builder.digest.rawValue,
             contentsCapacity: prepared.contentsCapacity, cmsSize: cms.count,
-            level: timestamper == nil ? "B-B" : "B-T", warnings: document.warnings)
+            level: timestamper == nil ? "B-B" : "B-T", warnings: document.warnings,
+            originalLength: source.length, originalSha256: documentDigest)
+    }
+
+    /// Throws `document.changed` unless `actual` is the approved digest.
+    static func checkApproved(_ actual: String, expected: String, path: String) throws {
+        guard actual == expected.lowercased() else {
+            throw SigningServiceError(code: "document.changed", message: "\(path) hashes to SHA-256 \(actual), not the approved \(expected.lowercased()): the document changed after it was approved (did the producer keep writing to it, or keep a second name for it?); nothing was signed. Submit the job again with a new approval")
+        }
     }
 
     // MARK: - Two phases (key held elsewhere)
 
     /// Phase one: prepares the update and returns the data to be signed with the state to keep.
     /// Reads the input once; writes nothing. The same inputs give the same state byte for byte.
+    ///
+    /// `expectedDocumentSHA256`: the approved digest, proven in the pass that hashes the input for
+    /// the signature (`document.changed` otherwise). The caller should hand in a file nobody else
+    /// can write (the daemon copies the document privately first), because the parse reads the
+    /// input before that pass.
     public func prepareExternal(inputPath: String, builder: PAdESSignatureBuilder, request: SignatureRequest,
-                                timestampReserve: Int = 0) throws -> ExternalSigningState {
+                                timestampReserve: Int = 0, expectedDocumentSHA256: String? = nil) throws -> ExternalSigningState {
         let source = try FileByteSource(path: inputPath)
         let document = try PDFDocument(source: source)
         let prepared = try prepare(document: document, builder: builder, request: request, reserve: timestampReserve)
-        let messageDigest = try Self.hashSigned(source: source, prepared: prepared, digest: builder.digest, copyingTo: nil)
+        let (messageDigest, documentDigest) = try Self.hashSigned(source: source, prepared: prepared, digest: builder.digest, copyingTo: nil)
+        if let expected = expectedDocumentSHA256 {
+            try Self.checkApproved(documentDigest, expected: expected, path: inputPath)
+        }
         var algorithm = DER.Serializer()
         try algorithm.serialize(try builder.signer.signatureAlgorithm(digest: builder.digest))
         return ExternalSigningState(
@@ -106,7 +154,7 @@ public struct PDFSigningService: Sendable {
     /// Phase two: checks the signature value over exactly the data handed out, re-reads the input
     /// (which must still hash to the prepared digest), embeds the CMS and writes the output.
     public func completeExternal(inputPath: String, outputPath: String, state: ExternalSigningState, signature: [UInt8],
-                                 timestamper: (any SignatureTimestamper)? = nil) async throws -> SigningOutcome {
+                                 timestamper: (any SignatureTimestamper)? = nil, expectedDocumentSHA256: String? = nil) async throws -> SigningOutcome {
         try Self.checkDistinct(inputPath, outputPath)
         let builder = try Self.builder(for: state)
         let source = try FileByteSource(path: inputPath)
@@ -114,7 +162,10 @@ public struct PDFSigningService: Sendable {
             throw PAdESError(.preparedStateMismatch, "\(inputPath) has \(source.length) bytes but was prepared with \(state.prepared.base.fileLength); the document changed between the two phases: prepare it again")
         }
         let writer = try AtomicFileWriter(path: outputPath)
-        let messageDigest = try Self.hashSigned(source: source, prepared: state.prepared, digest: state.digest, copyingTo: writer)
+        let (messageDigest, documentDigest) = try Self.hashSigned(source: source, prepared: state.prepared, digest: state.digest, copyingTo: writer)
+        if let expected = expectedDocumentSHA256 {
+            try Self.checkApproved(documentDigest, expected: expected, path: inputPath)
+        }
         guard messageDigest == state.messageDigest else {
             throw PAdESError(.preparedStateMismatch, "\(inputPath) no longer hashes to the prepared digest; the document changed between the two phases: prepare it again")
         }
@@ -126,7 +177,8 @@ public struct PDFSigningService: Sendable {
             outputPath: outputPath, fieldName: state.prepared.fieldName, byteRange: state.prepared.byteRange,
             messageDigest: Hex.encode(messageDigest), digestAlgorithm: state.digest.rawValue,
             contentsCapacity: state.prepared.contentsCapacity, cmsSize: cms.count,
-            level: timestamper == nil ? "B-B" : "B-T", warnings: state.warnings)
+            level: timestamper == nil ? "B-B" : "B-T", warnings: state.warnings,
+            originalLength: state.prepared.base.fileLength, originalSha256: documentDigest)
     }
 
     static func builder(for state: ExternalSigningState) throws -> PAdESSignatureBuilder {
@@ -162,18 +214,25 @@ public struct PDFSigningService: Sendable {
     }
 
     /// Digest of the bytes the signature covers: the whole original file, then the update minus
-    /// the `/Contents` token. Copies the original to `writer` in the same pass when given.
+    /// the `/Contents` token; and, in the same pass, the SHA-256 (hex) of the original file.
+    /// Copies the original to `writer` in the same pass when given.
     static func hashSigned(source: FileByteSource, prepared: PreparedSignature, digest: DigestAlgorithm,
-                           copyingTo writer: AtomicFileWriter?) throws -> [UInt8] {
+                           copyingTo writer: AtomicFileWriter?) throws -> (message: [UInt8], document: String) {
         var hasher = digest.makeHasher()
+        var documentHasher = SHA256()
         try source.forEachChunk(offset: 0, length: prepared.base.fileLength) { chunk in
             hasher.update(chunk)
+            documentHasher.update(bufferPointer: chunk)
             try writer?.write(chunk)
+        }
+        if source.length != prepared.base.fileLength {
+            // Not the whole file: the document digest is over the file as it is now.
+            try source.forEachChunk(offset: prepared.base.fileLength, length: source.length - prepared.base.fileLength) { documentHasher.update(bufferPointer: $0) }
         }
         let (head, tail) = prepared.coveredUpdateParts
         hasher.update(head)
         hasher.update(tail)
-        return hasher.finalize()
+        return (hasher.finalize(), Hex.encode(Array(documentHasher.finalize())))
     }
 
     static func checkDistinct(_ inputPath: String, _ outputPath: String) throws {
