@@ -7,9 +7,12 @@
   Tests/FuzzRegressionTests/Corpus/cms-tsp/hostile-*     DER with absurd lengths and deep nesting
   Tests/FuzzRegressionTests/Corpus/manifest/hostile-*    JSON that is deep, huge-numbered or odd
 
+Binary inputs are written as base64 text with the suffix .b64.
+
 The CMS/TSP seeds come from openssl (scripts/fuzz.sh); the manifest seeds are copied by hand from
 docs/spool.md. Run from the repository root; the output is deterministic and committed.
 """
+import base64
 import os
 import zlib
 
@@ -18,10 +21,16 @@ MAX = 9223372036854775807
 
 
 def write(kind, target, name, data):
+    """Text inputs are written as they are; binary ones as base64 text (`name.b64`), which
+    FuzzRegressionTests and scripts/fuzz.sh decode: nothing binary is committed."""
+    data = data if isinstance(data, bytes) else data.encode("latin-1")
     path = os.path.join(ROOT, kind, target, name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    if any(b >= 0x7F or (b < 0x20 and b not in b"\t\n\r") for b in data):
+        path += ".b64"
+        data = base64.encodebytes(data)
     with open(path, "wb") as f:
-        f.write(data if isinstance(data, bytes) else data.encode("latin-1"))
+        f.write(data)
 
 
 def classic(objects, trailer_extra=b"", prefix=b"", header=b"%PDF-1.7\n", startxref=None, xref_header=None):
@@ -110,6 +119,47 @@ def xref_stream_pdf(compress):
     return bytes(out)
 
 
+def xref_stream_predictor_pdf():
+    """Like xref_stream_pdf(True) without an object stream, with the PNG Up predictor most producers
+    use for xref streams (/DecodeParms << /Predictor 12 /Columns 4 >>)."""
+    out = bytearray(b"%PDF-1.5\n")
+    offsets = {}
+    for n in (1, 2, 3):
+        offsets[n] = len(out)
+        out += b"%d 0 obj\n" % n + PAGE_OBJECTS[n] .replace(b" /Contents 4 0 R", b"") + b"\nendobj\n"
+    offsets[4] = len(out)
+    rows = [bytes([0, 0, 0, 255])] + [bytes([1]) + offsets[n].to_bytes(2, "big") + bytes([0]) for n in (1, 2, 3, 4)]
+    previous = bytes(4)
+    encoded = b""
+    for row in rows:
+        encoded += bytes([2]) + bytes((a - b) % 256 for a, b in zip(row, previous))
+        previous = row
+    data = zlib.compress(encoded)
+    out += b"4 0 obj\n<< /Type /XRef /Size 5 /W [1 2 1] /Root 1 0 R /Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns 4 >> /Length %d >>\nstream\n" % len(data) + data + b"\nendstream\nendobj\n"
+    out += b"startxref\n%d\n%%%%EOF\n" % offsets[4]
+    return bytes(out)
+
+
+def hybrid_pdf():
+    """A classic table whose trailer has /XRefStm (ISO 32000-1 7.5.8.4): object 4 is only in the stream."""
+    out = bytearray(b"%PDF-1.5\n")
+    offsets = {}
+    for n in (1, 2, 3):
+        offsets[n] = len(out)
+        out += b"%d 0 obj\n" % n + PAGE_OBJECTS[n] + b"\nendobj\n"
+    offsets[4] = len(out)
+    out += b"4 0 obj\n" + PAGE_OBJECTS[4] + b"\nendobj\n"
+    offsets[5] = len(out)
+    rows = bytes([1]) + offsets[4].to_bytes(2, "big") + bytes([0])
+    out += b"5 0 obj\n<< /Type /XRef /Size 6 /W [1 2 1] /Index [4 1] /Length %d >>\nstream\n" % len(rows) + rows + b"\nendstream\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 4\n0000000000 65535 f \n"
+    for n in (1, 2, 3):
+        out += b"%010d 00000 n \n" % offsets[n]
+    out += b"trailer\n<< /Size 6 /Root 1 0 R /XRefStm %d >>\nstartxref\n%d\n%%%%EOF\n" % (offsets[5], xref)
+    return bytes(out)
+
+
 def main():
     base = classic(PAGE_OBJECTS)
     write("Seeds", "pdf-reader", "minimal.pdf", base)
@@ -117,6 +167,8 @@ def main():
     write("Seeds", "pdf-reader", "xref-stream.pdf", xref_stream_pdf(False))
     write("Seeds", "pdf-reader", "xref-stream-flate.pdf", xref_stream_pdf(True))
     write("Seeds", "pdf-reader", "junk-prefix.pdf", classic(PAGE_OBJECTS, prefix=b"JUNK-BEFORE-HEADER\n"))
+    write("Seeds", "pdf-reader", "xref-stream-predictor.pdf", xref_stream_predictor_pdf())
+    write("Seeds", "pdf-reader", "hybrid.pdf", hybrid_pdf())
 
     # Hostile PDFs: the numbers the security review named.
     write("Corpus", "pdf-reader", "hostile-xref-subsection-max.pdf", classic(PAGE_OBJECTS, xref_header=b"%d 5\n" % MAX))

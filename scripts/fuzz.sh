@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make fuzz: builds the libFuzzer targets (Fuzz/, Sources/FuzzTargets) with the fuzzer and address
 # sanitizers, runs each for FUZZ_SECONDS and copies every crash, timeout or out-of-memory input into
-# the regression corpus Tests/FuzzRegressionTests/Corpus/<target>/, which `make test` replays
+# the regression corpus Tests/FuzzRegressionTests/Corpus/<target>/ (as base64 text, *.b64), which `make test` replays
 # (FuzzRegressionTests). docs/testing.md, "Fuzzing", has the numbers of the long runs.
 #
 #   FUZZ_SECONDS=60          time budget per target
@@ -73,17 +73,26 @@ openssl_seeds() {
     rm -rf "$tmp"
 }
 
-# Committed seeds (base64 ones decoded) plus, for cms-tsp, fresh openssl vectors.
-prepare_seeds() {
-    local target=$1 out=$2 f
-    rm -rf "$out"; mkdir -p "$out"
-    for f in "$SEEDS/$target"/*; do
+# Copies the inputs in committed directory $1 into $2, decoding the base64 ones (*.b64).
+decode_dir() {
+    local f
+    mkdir -p "$2"
+    for f in "$1"/*; do
         [ -f "$f" ] || continue
         case $f in
-            *.b64) base64 -d "$f" > "$out/$(basename "${f%.b64}")" ;;
-            *) cp "$f" "$out/" ;;
+            */README.md) ;;
+            *.b64) base64 -d "$f" > "$2/$(basename "${f%.b64}")" ;;
+            *) cp "$f" "$2/" ;;
         esac
     done
+}
+
+# Committed seeds and regression inputs plus, for cms-tsp, fresh openssl vectors.
+prepare_seeds() {
+    local target=$1 out=$2
+    rm -rf "$out"; mkdir -p "$out"
+    decode_dir "$SEEDS/$target" "$out/seeds"
+    decode_dir "$REGRESSION/$target" "$out/regression"
     if [ "$target" = cms-tsp ]; then
         mkdir -p "$out/openssl"
         openssl_seeds "$out/openssl"
@@ -112,7 +121,7 @@ for target in $TARGETS; do
     # handler reports them and saves the input. Leak checking is off: the Swift runtime's caches
     # look like leaks; unbounded memory is caught by the RSS and malloc limits instead.
     SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1} \
-        "$bin" "$dir/corpus" "$dir/seeds" "$REGRESSION/$target" "${dict[@]}" \
+        "$bin" "$dir/corpus" "$dir"/seeds/*/ "${dict[@]}" \
         -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$RSS_MB" \
         -timeout="$TIMEOUT" -max_len=65536 -print_final_stats=1 -artifact_prefix="$dir/artifacts/" \
         ${FUZZ_ARGS:-} > "$log" 2>&1
@@ -123,8 +132,9 @@ for target in $TARGETS; do
         status=1
         echo "!! $target found:"
         for f in $new; do
-            cp "$dir/artifacts/$f" "$REGRESSION/$target/$f"
-            echo "   Tests/FuzzRegressionTests/Corpus/$target/$f"
+            # Committed as base64 text (nothing binary is committed); the replay decodes it.
+            base64 -w 76 "$dir/artifacts/$f" > "$REGRESSION/$target/$f.b64"
+            echo "   Tests/FuzzRegressionTests/Corpus/$target/$f.b64"
         done
         grep -m1 -E "Swift runtime failure|Fatal error|ERROR: (libFuzzer|AddressSanitizer)|SUMMARY" "$log" || true
     elif [ $rc -ne 0 ]; then

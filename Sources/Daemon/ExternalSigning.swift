@@ -24,6 +24,12 @@ struct PendingDTBS: Codable {
     var dtbsSha256: String
     var expiresAt: String
     var level: String
+    var mode = "external"
+    /// The resolved appearance texts the DTBS commits to (the signature dictionary holds them
+    /// and is covered by the message digest inside the DTBS), for the phone to show, and their
+    /// canonical digest (docs/sca.md).
+    var appearance: SignManifest.Appearance?
+    var appearanceSha256: String
     var document: Document
     struct Document: Codable {
         var name: String
@@ -97,6 +103,7 @@ extension JobPipeline {
         let pending = PendingDTBS(jobId: jobId, deviceId: manifest.signer.deviceId, userId: manifest.signer.userId,
                                   dtbs: Data(state.dataToBeSigned).base64EncodedString(), dtbsSha256: Hex.encode(Array(SHA256.hash(data: state.dataToBeSigned))),
                                   expiresAt: Timestamps.iso8601(deadline), level: manifest.level.rawValue,
+                                  appearance: manifest.appearance, appearanceSha256: manifest.appearanceSha256,
                                   document: .init(name: manifest.document.file, sha256: documentSha256))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -222,7 +229,7 @@ extension JobPipeline {
             return
         }
         guard let raw = Data(base64Encoded: file.signature), let der = Self.derSignature(Array(raw), format: file.signatureFormat?.uppercased()) else {
-            countFailure(manifest: manifest, job: job, code: "external.malformedSignature", reason: "the signature is not base64 of a DER or raw P-256 ECDSA signature")
+            refuseSignature(manifest: manifest, job: job, code: "external.malformedSignature", reason: "the signature is not base64 of a DER or raw P-256 ECDSA signature")
             fail(jobId: jobId, manifest: manifest, code: "external.malformedSignature", message: "the signature value is not a P-256 ECDSA signature (DER, or raw r||s with signatureFormat JOSE)", retryable: false, logger: logger)
             return
         }
@@ -246,7 +253,7 @@ extension JobPipeline {
             signedJob.state = .signed
             try deliver(job: signedJob, manifest: manifest, work: work, logger: logger)
         } catch let e as PAdESError where e.code == .signatureInvalid {
-            countFailure(manifest: manifest, job: job, code: "external.badSignature", reason: e.message)
+            refuseSignature(manifest: manifest, job: job, code: "external.badSignature", reason: e.message)
             fail(jobId: jobId, manifest: manifest, code: "external.badSignature",
                  message: "the device signature does not verify over the data to be signed with the device certificate; sign the exact DTBS of pending/\(jobId).dtbs.json with the device key", retryable: false, logger: logger)
         } catch {
@@ -280,11 +287,14 @@ extension JobPipeline {
         }
     }
 
-    /// A wrong signature is a failed SCA attempt of the device (five in a row block it).
-    func countFailure(manifest: SignManifest, job: JobRecord, code: String, reason: String) {
-        let updated = try? deps.database.recordFailedAuthorization(deviceId: manifest.signer.deviceId, maxFailures: configuration.maxFailures, now: now)
+    /// A signature file that is not the device's signature over the DTBS is refused and audited,
+    /// but not counted against the device: anyone who can write signatures/ could otherwise block
+    /// another user's phone with junk (issue 11 §3). A signature that verifies with the device's
+    /// key is the approval itself and cannot mismatch, so nothing in external mode counts.
+    func refuseSignature(manifest: SignManifest, job: JobRecord, code: String, reason: String) {
+        metrics.scaDenied(code: code)
         audit(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
-              details: ["code": code, "reason": reason, "blockedDevice": String(updated?.status == .blocked)])
+              details: ["code": code, "reason": reason, "counted": "false"])
     }
 
     func rejectSignatureFile(path: String, baseName: String, code: String, message: String, jobId: String?) {

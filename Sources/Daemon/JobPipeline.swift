@@ -602,6 +602,9 @@ public final class JobPipeline: Sendable {
         if SpoolFiles.isRegularFile(work.manifest) { try SpoolFiles.move(work.manifest, to: layout.archive + "/\(job.jobId).json") }
         if SpoolFiles.isRegularFile(work.signature) { try SpoolFiles.move(work.signature, to: layout.archive + "/\(job.jobId).signature.json") }
         SpoolFiles.fsyncDirectory(layout.archive)
+        // The prepared external state is not needed once the output is published; removed before
+        // result.json appears, so that a complete result means nothing of the job is left in work/.
+        unlink(work.externalState)
         finishDelivery(job: job, manifest: manifest, logger: logger)
     }
 

@@ -67,6 +67,8 @@ public enum SignatureInspector {
     public static func signatures(in document: PDFDocument) throws -> [EmbeddedSignature] {
         let revisionEnds = try revisionEndOffsets(document)
         var result: [EmbeddedSignature] = []
+        // Gaps already checked: many fields naming the same byte range must not each re-read it.
+        var checkedGaps: [Range<Int64>: Bool] = [:]
         for field in try FormFields.all(in: document) where field.fieldType == "Sig" {
             guard let v = field.dictionary["V"] else { continue }
             guard let sig = try document.resolveDictionary(v) else { continue }
@@ -78,12 +80,17 @@ public enum SignatureInspector {
             var gapOK = false
             let coveredEnd = ByteRangeCheck.end(of: br, fileLength: document.source.length)
             if coveredEnd != nil, br[0] == 0, br[1] > 0, br[2] > br[1] {
-                let open = try document.source.read(offset: br[1], count: 1)
-                let close = try document.source.read(offset: br[2] - 1, count: 1)
-                let gapLength = br[2] - br[1]
-                if open == [UInt8(ascii: "<")], close == [UInt8(ascii: ">")], gapLength <= 64 << 20 {
-                    let gap = try document.source.read(offset: br[1] + 1, count: Int(gapLength - 2))
-                    gapOK = gap.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x46) || ($0 >= 0x61 && $0 <= 0x66) }
+                if let known = checkedGaps[br[1]..<br[2]] {
+                    gapOK = known
+                } else {
+                    let open = try document.source.read(offset: br[1], count: 1)
+                    let close = try document.source.read(offset: br[2] - 1, count: 1)
+                    let gapLength = br[2] - br[1]
+                    if open == [UInt8(ascii: "<")], close == [UInt8(ascii: ">")], gapLength >= 2, gapLength <= 64 << 20 {
+                        let gap = try document.source.read(offset: br[1] + 1, count: Int(gapLength - 2))
+                        gapOK = gap.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x46) || ($0 >= 0x61 && $0 <= 0x66) }
+                    }
+                    checkedGaps[br[1]..<br[2]] = gapOK
                 }
                 if !gapOK { problems.append("byteRange.gapNotContents") }
             } else {

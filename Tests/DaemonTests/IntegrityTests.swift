@@ -165,3 +165,39 @@ final class IntegrityTests: DaemonTestCase {
                       "the first report was replaced: \(contents)")
     }
 }
+
+/// External mode: phase one and phase two read signd's private copy of the document, proven
+/// against the approved digest; a producer still holding a descriptor of the file it handed over
+/// cannot change what is signed.
+final class ExternalIntegrityTests: DaemonTestCase {
+    override class var enrollment: DaemonFixture.Enrollment { .external }
+
+    func testProducerWritingThroughAKeptDescriptorCannotChangeTheSignedBytes() throws {
+        let f = fixture!
+        let daemon = try f.startDaemon()
+        let original = try Data(contentsOf: URL(fileURLWithPath: DaemonFixture.samplePDF))
+        let manifest = try f.manifest(pdf: try f.samplePDFCopy(named: "fd1.pdf"), job: "fd1", mode: "external")
+        // The producer writes the PDF under a temporary name, renames it in, and keeps its
+        // descriptor open for writing.
+        let temporary = f.incoming + "/.fd1.pdf.tmp"
+        FileManager.default.createFile(atPath: temporary, contents: original)
+        let kept = try XCTUnwrap(FileHandle(forWritingAtPath: temporary))
+        defer { try? kept.close() }
+        XCTAssertEqual(rename(temporary, f.incoming + "/fd1.pdf"), 0)
+        try f.drop(manifest: manifest, as: "fd1.json")
+        _ = try f.waitForPending("fd1")
+
+        // After the DTBS was handed out, the producer rewrites the bytes through its descriptor.
+        try kept.seek(toOffset: 0)
+        kept.write(Data("%PDF-1.7\n% replaced after the approval\n".utf8))
+        try kept.synchronize()
+
+        try f.dropSignature(Data(try f.signPending("fd1").text.utf8), job: "fd1")
+        let outcome = try f.waitForOutcome(of: "fd1")
+        XCTAssertEqual(f.stop(daemon), 0)
+        XCTAssertEqual(outcome, .done, "\(f.spoolListing())\n\(f.logs)")
+        guard outcome == .done else { return }
+        let signed = try Data(contentsOf: URL(fileURLWithPath: f.done + "/fd1.pdf"))
+        XCTAssertEqual(signed.prefix(original.count), original, "the signed output starts with exactly the approved bytes")
+    }
+}

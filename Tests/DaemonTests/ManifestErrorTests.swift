@@ -101,8 +101,9 @@ final class ManifestErrorTests: DaemonTestCase {
         cases.append(Case(name: "missingdoc", code: "document.missing", report: "missingdoc", jobId: "missingdoc", originals: ["missingdoc.json"]))
 
         // Replayed authorization: the delivered job's manifest (same authorization, same nonce)
-        // under a new job id, with the same PDF. The statement binds the job id, so the precise
-        // reason is sca.jobMismatch (a replay under the same job id is job.duplicate, below).
+        // under a new job id, with the same PDF. Its nonce is used up, and a used nonce is looked
+        // at before the bindings (an approval is refused, and counted, at most once), so the
+        // precise reason is sca.replayed (a replay under the same job id is job.duplicate, below).
         var replay = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: f.archive + "/first.json"))) as! [String: Any]
         replay["jobId"] = "replay"
         var replayDocument = replay["document"] as! [String: Any]
@@ -111,7 +112,7 @@ final class ManifestErrorTests: DaemonTestCase {
         try f.drop(file: DaemonFixture.samplePDF, as: "replay.pdf")
         try f.drop(manifest: replay, as: "replay.json")
         cases.append(Case(name: "replay", code: "sca.denied", report: "replay", jobId: "replay", originals: ["replay.json", "replay.pdf"],
-                          preciseSCACode: "sca.jobMismatch"))
+                          preciseSCACode: "sca.replayed"))
 
         // The same job id again (fresh authorization): job.duplicate naming the first result.
         try f.submit(job: "first")

@@ -147,6 +147,26 @@ final class PowerAuthDaemonTests: DaemonTestCase {
         XCTAssertTrue(try f.auditEvents(job: "pa-other-doc", type: "job.signed").isEmpty)
     }
 
+    /// `SIGND_POWERAUTH_URL` wins over `sca.powerauth.url` (the file points at a closed port);
+    /// the file's other keys still apply.
+    func testEnvironmentURLWinsOverTheFile() async throws {
+        let f = fixture!
+        let server = try await FakePowerAuthServer.start()
+        powerAuth = server
+        let job = try powerAuthJob("pa-env-wins", operationId: "op-env-wins")
+        server.setOperation("op-env-wins", FakePowerAuthServer.approvedOperation(id: "op-env-wins", userId: f.user,
+                                                                                  data: try operationData(for: job.manifest)))
+        var environment = try credentialsEnvironment()
+        environment["SIGND_POWERAUTH_URL"] = server.baseURL
+        let daemon = try f.startDaemon(configuration: Self.configuration(url: "http://127.0.0.1:\(try closedLoopbackPort())/pa"),
+                                       environment: environment)
+        try drop(job, as: "pa-env-wins")
+        let outcome = try await outcome(of: "pa-env-wins")
+        XCTAssertEqual(outcome, .done, "\(f.spoolListing())\n\(f.logs)")
+        XCTAssertEqual(detailRequests(server).count, 1)
+        XCTAssertEqual(f.stop(daemon), 0)
+    }
+
     /// PowerAuth down (connection refused): `sca.unavailable` is retryable, so the job waits in
     /// work/ for a retry instead of failing; once PowerAuth answers (on the configured port), a
     /// retry signs and delivers it. Retries: PipelineConfiguration (5, backoff 2 s, 4 s, 8 s, ...).
@@ -227,7 +247,7 @@ final class PowerAuthDaemonTests: DaemonTestCase {
         try await Task.sleep(nanoseconds: 5_500_000_000)  // past the probe's cache
         let (status, body) = try http(port, "/health/ready")
         XCTAssertEqual(status, 503, body)
-        XCTAssertTrue(body.contains("PowerAuth http://127.0.0.1:\(server.port) unreachable"), body)
+        XCTAssertTrue(body.contains("PowerAuth http://127.0.0.1:\(server.server.port) unreachable"), body)
         XCTAssertFalse(body.contains(FakePowerAuthServer.contextPath), "the probe names scheme, host and port only: \(body)")
         XCTAssertEqual(f.stop(daemon), 0)
     }

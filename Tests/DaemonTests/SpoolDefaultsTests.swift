@@ -71,6 +71,38 @@ final class SpoolDefaultsTests: DaemonTestCase {
         XCTAssertTrue(f.exists(f.failed + "/def-mismatch.pdf"), "the original stays in failed/")
     }
 
+    /// Issue 11 §2: the approval covers the appearance. Text changed in the manifest after the
+    /// approval, and spool defaults the approval did not cover, are refused; nothing is signed.
+    func testAppearanceTheUserDidNotApproveIsRefused() throws {
+        let f = fixture!
+        let config = #"{"spools":[{"name":"default","appearance":{"location":"Prague"}}]}"#
+        let daemon = try f.startDaemon(configuration: config)
+        // Approved "Loan agreement" (over the spool's location), then the manifest was changed.
+        var changed = try manifestWithoutLevel(job: "app-changed", statementLevel: "B-T", appearance: ["reason": "Loan agreement"],
+                                               spoolDefaults: #"{"location":"Prague"}"#)
+        changed["appearance"] = ["reason": "Loan agreement and a mortgage"]
+        try f.drop(manifest: changed, as: "app-changed.json")
+        // Approved without knowing the spool's default location.
+        try f.drop(manifest: try manifestWithoutLevel(job: "app-default", statementLevel: "B-T", appearance: ["reason": "Loan agreement"]),
+                   as: "app-default.json")
+        // Approved over exactly what is signed.
+        try f.drop(manifest: try manifestWithoutLevel(job: "app-ok", statementLevel: "B-T", appearance: ["reason": "Loan agreement"],
+                                                      spoolDefaults: #"{"location":"Prague"}"#), as: "app-ok.json")
+        let changedOutcome = try f.waitForOutcome(of: "app-changed")
+        let defaultOutcome = try f.waitForOutcome(of: "app-default")
+        XCTAssertEqual(try f.waitForOutcome(of: "app-ok"), .done, f.spoolListing())
+        XCTAssertEqual(f.stop(daemon), 0)
+        for (job, outcome) in [("app-changed", changedOutcome), ("app-default", defaultOutcome)] {
+            XCTAssertEqual(outcome, .failed(code: "sca.denied"), "\(job)\n" + f.spoolListing())
+            XCTAssertFalse(f.exists(f.done + "/\(job).pdf"))
+            let codes = try f.auditEvents(job: job, type: "job.denied").map { DaemonFixture.details($0)["code"] ?? "?" }
+            XCTAssertEqual(codes, ["sca.appearanceMismatch"], job)
+        }
+        let signed = try lastSignature(f.done + "/app-ok.pdf")
+        XCTAssertEqual(signed["reason"] as? String, "Loan agreement")
+        XCTAssertEqual(signed["location"] as? String, "Prague")
+    }
+
     func testInvalidSpoolDefaultsStopTheDaemonWithAClearError() throws {
         let f = fixture!
         for (config, needle) in [(#"{"spools":[{"name":"default","level":"B-LT"}]}"#, "level is 'B-LT'; use B-B or B-T"),

@@ -28,8 +28,13 @@ public struct PAdESVerifier: Sendable {
     public func verify(document: PDFDocument, fileName: String) async throws -> VerificationReport {
         let embedded = try SignatureInspector.signatures(in: document)
         var reports: [SignatureReport] = []
+        // Per revision, not per signature: many signatures of one revision compare it once.
+        var laterChanges: [Int: LaterChanges?] = [:]
+        for section in Set(embedded.compactMap(\.revisionSection)) {
+            laterChanges.updateValue(try? SignatureInspector.laterChanges(after: section, in: document), forKey: section)
+        }
         for sig in embedded {
-            reports.append(await verify(sig, in: document))
+            reports.append(await verify(sig, in: document, laterChanges: laterChanges))
         }
         let allIntact = !reports.isEmpty && reports.allSatisfy(\.intact)
         let allTrusted: Bool? = trustRoots == nil ? nil : (!reports.isEmpty && reports.allSatisfy { $0.trusted == true })
@@ -42,7 +47,9 @@ public struct PAdESVerifier: Sendable {
                                   allIntact: allIntact, allTrusted: allTrusted, warnings: warnings)
     }
 
-    func verify(_ sig: EmbeddedSignature, in document: PDFDocument) async -> SignatureReport {
+    /// - Parameter laterChanges: what the revisions after each signed one changed, when already
+    ///   known (nil inside: unreadable); computed here otherwise.
+    func verify(_ sig: EmbeddedSignature, in document: PDFDocument, laterChanges: [Int: LaterChanges?] = [:]) async -> SignatureReport {
         var problems = sig.problems
         var report = SignatureReport(
             field: sig.fieldName, type: sig.type, subFilter: sig.subFilter,
@@ -54,10 +61,11 @@ public struct PAdESVerifier: Sendable {
             messageDigestValid: false, signatureValid: false, signingCertificateV2Valid: false, keyUsageValid: false,
             trusted: nil, level: "none", problems: [], intact: false)
         if let section = sig.revisionSection {
-            do {
-                report.laterChanges = try SignatureInspector.laterChanges(after: section, in: document).rawValue
-                if report.laterChanges == LaterChanges.content.rawValue { problems.append("revision.contentChangedAfterSignature") }
-            } catch {
+            let changes = laterChanges[section] ?? (try? SignatureInspector.laterChanges(after: section, in: document))
+            if let changes {
+                report.laterChanges = changes.rawValue
+                if changes == .content { problems.append("revision.contentChangedAfterSignature") }
+            } else {
                 report.laterChanges = LaterChanges.content.rawValue
                 problems.append("revision.unreadable")
             }

@@ -258,11 +258,25 @@ public final class PDFDocument {
             guard bytes.count >= length else {
                 throw PDFError(.truncated, "stream data runs past the end of the file", offset: offset, objectNumber: objectNumber)
             }
-            var lexer = PDFLexer(bytes: Array(bytes[length...]), base: offset + Int64(length))
-            guard case .keyword("endstream") = (try? lexer.next())?.kind else {
-                throw PDFError(.syntax, "stream /Length \(length) does not end at 'endstream'; the file is damaged", offset: offset, objectNumber: objectNumber)
-            }
+            try checkEndstream(Array(bytes[length...]), at: offset + Int64(length), length: length, offset: offset, objectNumber: objectNumber)
             return Array(bytes[0..<length])
+        }
+    }
+
+    /// Checks that `endstream` follows `length` bytes of stream data at `offset` (a stream whose
+    /// `/Length` is wrong is damaged: the reader does not guess where it ends).
+    private func checkEndstream(offset: Int64, length: Int, objectNumber: Int?) throws {
+        let end = try offset.checkedAdding(Int64(length), "end of stream data", offset: offset, objectNumber: objectNumber)
+        guard end <= source.length else {
+            throw PDFError(.truncated, "stream data runs past the end of the file", offset: offset, objectNumber: objectNumber)
+        }
+        try checkEndstream(try source.read(offset: end, count: 32), at: end, length: length, offset: offset, objectNumber: objectNumber)
+    }
+
+    private func checkEndstream(_ after: [UInt8], at end: Int64, length: Int, offset: Int64, objectNumber: Int?) throws {
+        var lexer = PDFLexer(bytes: after, base: end)
+        guard case .keyword("endstream") = (try? lexer.next())?.kind else {
+            throw PDFError(.syntax, "stream /Length \(length) does not end at 'endstream'; the file is damaged", offset: offset, objectNumber: objectNumber)
         }
     }
 
@@ -277,7 +291,6 @@ public final class PDFDocument {
     ///   whatever the compression ratio.
     public func decodedStreamData(_ stream: PDFStream, objectNumber: Int? = nil, maxDecodedBytes: Int? = nil) throws -> [UInt8] {
         let cap = Swift.max(0, maxDecodedBytes ?? limits.maxDecodedStreamBytes)
-        var data = try rawStreamData(stream, objectNumber: objectNumber)
         let filters: [PDFObject]
         switch try resolve(stream.dictionary["Filter"]) {
         case .null: filters = []
@@ -295,12 +308,29 @@ public final class PDFDocument {
         case .null: parmsList = []
         case let other: parmsList = [other]
         }
+        // A first FlateDecode stage reads the encoded bytes from the source piece by piece, so
+        // neither side of it is ever held whole beyond the cap.
+        var data: [UInt8] = []
+        let streamsFromSource: Bool
+        if case .located(let offset, let length) = stream.data, let first = filters.first?.name?.value, first == "FlateDecode" || first == "Fl" {
+            try checkEndstream(offset: offset, length: length, objectNumber: objectNumber)
+            streamsFromSource = true
+        } else {
+            data = try rawStreamData(stream, objectNumber: objectNumber)
+            streamsFromSource = false
+        }
         for (i, f) in filters.enumerated() {
             guard let name = f.name else { throw PDFError(.syntax, "filter is not a name", objectNumber: objectNumber) }
             switch name.value {
             case "FlateDecode", "Fl":
                 do {
-                    data = try FlateDecode.decode(data, maxOutput: cap)
+                    if i == 0, streamsFromSource, case .located(let offset, let length) = stream.data {
+                        data = try FlateDecode.decode(length: length, maxOutput: cap) { position, count in
+                            try source.read(offset: offset + Int64(position), count: count) // within the checked data
+                        }
+                    } else {
+                        data = try FlateDecode.decode(data, maxOutput: cap)
+                    }
                 } catch let e as PDFError {
                     throw objectNumber.map { e.inObject($0) } ?? e
                 }
