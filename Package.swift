@@ -214,7 +214,7 @@ let package = Package(
         .testTarget(name: "PDFSyntaxTests", dependencies: ["PDFSyntax"], swiftSettings: strict),
         .testTarget(
             name: "FuzzRegressionTests",
-            dependencies: ["FuzzTargets"],
+            dependencies: ["FuzzTargets", "PDFSyntax", "CMSStructures", "Jobs"],
             exclude: ["Corpus", "Seeds"],
             swiftSettings: strict
         ),

@@ -202,8 +202,8 @@ public final class JobPipeline: Sendable {
                 bookkeeping.forget(key)
                 let code = present ? "document.digestMismatch" : "document.missing"
                 let message = present
-                    ? "\(manifest.document.file) has SHA-256 \(digest!), not the manifest's \(manifest.document.sha256), after waiting \(Int(configuration.documentTimeout)) s; resend the PDF or correct the manifest"
-                    : "\(manifest.document.file) did not arrive within \(Int(configuration.documentTimeout)) s; write the PDF to incoming/ (temporary name, then rename) and resubmit"
+                    ? "\(manifest.document.file) has SHA-256 \(digest!), not the manifest's \(manifest.document.sha256), after waiting \(secondsText(configuration.documentTimeout)) s; resend the PDF or correct the manifest"
+                    : "\(manifest.document.file) did not arrive within \(secondsText(configuration.documentTimeout)) s; write the PDF to incoming/ (temporary name, then rename) and resubmit"
                 rejectUnclaimed(files: [name] + (present ? [manifest.document.file] : []), baseName: manifest.jobId, code: code, message: message, jobId: manifest.jobId)
                 return .rejected(code: code)
             }
@@ -350,7 +350,8 @@ public final class JobPipeline: Sendable {
                   details: ["code": "sca.levelMismatch", "reason": "approved \(approved), resumed job resolves to \(manifest.level.rawValue)"])
             throw SpoolError("sca.denied", "the authorization approves level \(approved) but the job would now be signed at \(manifest.level.rawValue) (the spool's default level changed since the job was claimed); submit the job again with an explicit level")
         }
-        if let approved = job.appearanceSha256, approved != manifest.appearanceSha256 {
+        // Rows of older versions have no recorded appearance: the statement's (V2) stands in.
+        if let approved = job.appearanceSha256 ?? manifest.authorization?.statement?.appearanceSha256, approved != manifest.appearanceSha256 {
             metrics.scaDenied(code: "sca.appearanceMismatch")
             audit(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
                   details: ["code": "sca.appearanceMismatch", "reason": "approved appearance SHA-256 \(approved), resumed job resolves to \(manifest.appearanceSha256)"])

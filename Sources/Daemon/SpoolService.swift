@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SigndCore
 
 /// A queue of manifest names with de-duplication: a name queued twice is processed once.
 actor IntakeQueue {
@@ -99,7 +100,7 @@ public final class SpoolService: Sendable {
             }
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(nanoseconds: UInt64(self.rescanInterval * 1e9))
+                    try? await Task.sleep(nanoseconds: UInt64(clampedTimeoutMilliseconds(self.rescanInterval)) * 1_000_000)
                     if Task.isCancelled { break }
                     await self.scan()
                     for jobId in await self.pipeline.dueRetries() { await self.pipeline.process(jobId: jobId) }

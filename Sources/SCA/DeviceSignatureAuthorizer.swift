@@ -1,5 +1,6 @@
 import Foundation
 import Jobs
+import SigndCore
 import StateStore
 
 /// Kind `device-signature`: the device signed ``AuthorizationStatement/canonicalBytes`` (version
@@ -105,14 +106,14 @@ public struct DeviceSignatureAuthorizer: JobAuthorizer {
             return refuse(.malformed, "the statement expires (\(statement.expiresAt)) before it becomes valid (\(statement.notBefore))")
         }
         guard now.addingTimeInterval(-configuration.clockSkew) < expiresAt else {
-            return refuse(.expired, "the statement expired at \(statement.expiresAt) (Unix s), it is \(Int64(now.timeIntervalSince1970)) (skew tolerance \(Int(configuration.clockSkew)) s)")
+            return refuse(.expired, "the statement expired at \(statement.expiresAt) (Unix s), it is \(Int64(now.timeIntervalSince1970)) (skew tolerance \(secondsText(configuration.clockSkew)) s)")
         }
         let lifetime = TimeInterval(statement.expiresAt) - TimeInterval(statement.notBefore)
         guard lifetime <= configuration.maxLifetime else {
-            return fail(.lifetimeTooLong, "the statement is valid for \(Int(lifetime)) s; at most \(Int(configuration.maxLifetime)) s is allowed")
+            return fail(.lifetimeTooLong, "the statement is valid for \(secondsText(lifetime)) s; at most \(secondsText(configuration.maxLifetime)) s is allowed")
         }
         guard now.addingTimeInterval(configuration.clockSkew) >= notBefore else {
-            return fail(.notYetValid, "the statement becomes valid at \(statement.notBefore) (Unix s), it is \(Int64(now.timeIntervalSince1970)) (skew tolerance \(Int(configuration.clockSkew)) s)")
+            return fail(.notYetValid, "the statement becomes valid at \(statement.notBefore) (Unix s), it is \(Int64(now.timeIntervalSince1970)) (skew tolerance \(secondsText(configuration.clockSkew)) s)")
         }
 
         // 8. Bindings.

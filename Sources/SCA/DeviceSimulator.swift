@@ -95,9 +95,12 @@ public struct DeviceSimulator: @unchecked Sendable {
                                  mode: SigningMode = .cloud, appearanceSha256: String = ApprovedAppearance.sha256Hex(nil),
                                  now: Date, expiresIn: TimeInterval = 300, nonce: String = DeviceSimulator.makeNonce()) -> AuthorizationStatement {
         let start = Int64(now.timeIntervalSince1970.rounded(.down))
+        // Clamped: a lifetime beyond 10 years (or NaN) is no lifetime the verifier accepts anyway,
+        // and must not trap in the conversion.
+        let lifetime = expiresIn.isFinite ? Int64(min(max(expiresIn, 0), 315_360_000).rounded()) : 0
         return AuthorizationStatement(jobId: jobId, documentSha256: documentSHA256.lowercased(), deviceId: deviceId, userId: userId,
                                       level: level, mode: mode, appearanceSha256: appearanceSha256.lowercased(),
-                                      notBefore: start, expiresAt: start + Int64(expiresIn.rounded()), nonce: nonce)
+                                      notBefore: start, expiresAt: start + lifetime, nonce: nonce)
     }
 
     /// Signs `statement` and wraps it as a device-signature authorization.

@@ -1,5 +1,6 @@
 import Foundation
 import Jobs
+import SigndCore
 import StateStore
 
 /// Kind `powerauth-operation`: the user approved an operation in PowerAuth on the job's device.
@@ -85,7 +86,7 @@ public struct PowerAuthOperationAuthorizer: JobAuthorizer {
         }
         if let finalized = operation.timestampFinalized,
            now.addingTimeInterval(-configuration.clockSkew) >= finalized.addingTimeInterval(configuration.maxLifetime) {
-            return refuse(.operationExpired, "operation \(operationId) was approved at \(finalized), more than \(Int(configuration.maxLifetime)) s ago")
+            return refuse(.operationExpired, "operation \(operationId) was approved at \(finalized), more than \(secondsText(configuration.maxLifetime)) s ago")
         }
 
         // Provably the device's approval only when PowerAuth names the device's activation.

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import SigndCore
 import Timestamping
 
 /// The RFC 3161 transport over HTTP(S) (RFC 3161 3.4): POST of the DER request.
@@ -45,7 +46,7 @@ public final class HTTPTimestampTransport: TimestampTransport, @unchecked Sendab
         if let basicAuthorization { request.headers.add(name: "Authorization", value: basicAuthorization) }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+            let response = try await client.execute(request, timeout: .milliseconds(clampedTimeoutMilliseconds(timeout)))
             let bytes = try await response.body.collect(upTo: 1 << 20)
             return TransportResponse(status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"),
                                      body: Array(bytes.readableBytesView))

@@ -57,7 +57,7 @@ struct DeviceSimCommand: AsyncParsableCommand {
             do {
                 let lvl = try SCACommandSupport.level(level)
                 guard let signingMode = SigningMode(rawValue: mode) else { throw ValidationError("--mode must be cloud or external") }
-                guard expiresIn > 0 else { throw ValidationError("--expires-in must be positive") }
+                guard expiresIn > 0, expiresIn <= 315_360_000 else { throw ValidationError("--expires-in must be between 1 and 315360000 seconds (10 years)") }
                 guard let fmt = ECDSASignatureFormat(rawValue: format.uppercased()) else { throw ValidationError("--format must be DER or JOSE") }
                 let authorization = try DeviceSimulator(directory: dir).authorize(
                     jobId: job, documentPath: document, userId: user, deviceId: device, level: lvl, mode: signingMode,
@@ -91,7 +91,7 @@ struct DeviceSimCommand: AsyncParsableCommand {
             do {
                 let lvl = try SCACommandSupport.level(level)
                 guard let signingMode = SigningMode(rawValue: mode) else { throw ValidationError("--mode must be cloud or external") }
-                guard expiresIn > 0 else { throw ValidationError("--expires-in must be positive") }
+                guard expiresIn > 0, expiresIn <= 315_360_000 else { throw ValidationError("--expires-in must be between 1 and 315360000 seconds (10 years)") }
                 let manifest = try DeviceSimulator(directory: dir).manifest(
                     pdfPath: pdf, jobId: job, userId: user, deviceId: device, level: lvl, mode: signingMode,
                     appearance: appearance.appearance, spoolDefaults: try appearance.spoolDefaultsAppearance(), now: Date(),

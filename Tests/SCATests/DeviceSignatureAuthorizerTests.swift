@@ -149,6 +149,17 @@ final class DeviceSignatureAuthorizerTests: XCTestCase {
         assertDenied(await authorize(f.manifest(token)), .lifetimeTooLong)
     }
 
+    /// notBefore and expiresAt at the ends of Int64: a lifetime of 1.8e19 s is refused with a
+    /// message, never a trap converting it for that message.
+    func testLifetimeAtTheEndsOfInt64IsRefusedWithoutTrapping() async throws {
+        var statement = f.statement()
+        statement.notBefore = Int64.min + 1
+        statement.expiresAt = Int64.max
+        let token = try f.token(statement)
+        let denial = assertDenied(await authorize(f.manifest(token)), .lifetimeTooLong)
+        XCTAssertTrue(denial?.reason.contains("1.8") ?? false, denial?.reason ?? "")
+    }
+
     func testMaximumLifetimeIsConfigurable() async throws {
         let token = try f.token(f.statement(lifetime: 120))
         assertDenied(await authorize(f.manifest(token), SCAConfiguration(maxLifetime: 60)), .lifetimeTooLong)

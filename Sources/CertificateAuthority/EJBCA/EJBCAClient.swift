@@ -45,7 +45,7 @@ public final class EJBCAClient: CertificateAuthorityService, Sendable {
         var httpConfig = HTTPClient.Configuration()
         httpConfig.tlsConfiguration = try EJBCATLS.configuration(configuration, environment: environment)
         httpConfig.connectionPool.retryConnectionEstablishment = false
-        httpConfig.timeout.connect = .milliseconds(Int64(min(configuration.timeoutSeconds, 10) * 1000))
+        httpConfig.timeout.connect = .milliseconds(clampedTimeoutMilliseconds(min(configuration.timeoutSeconds, 10)))
         self.configuration = configuration
         self.password = password
         self.baseURL = configuration.baseURL.hasSuffix("/") ? String(configuration.baseURL.dropLast()) : configuration.baseURL
@@ -207,7 +207,7 @@ public final class EJBCAClient: CertificateAuthorityService, Sendable {
         let status: Int
         let body: [UInt8]
         do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(configuration.timeoutSeconds * 1000)))
+            let response = try await client.execute(request, timeout: .milliseconds(clampedTimeoutMilliseconds(configuration.timeoutSeconds)))
             status = Int(response.status.code)
             body = Array(try await response.body.collect(upTo: 4 << 20).readableBytesView)
         } catch {

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import SigndCore
 
 /// An HTTP answer: status and body.
 public struct PowerAuthHTTPResponse: Sendable, Hashable {
@@ -38,7 +39,7 @@ public final class HTTPPowerAuthTransport: PowerAuthTransport, @unchecked Sendab
         }
         var config = HTTPClient.Configuration()
         if let connectTimeout {
-            config.timeout = HTTPClient.Configuration.Timeout(connect: .milliseconds(Int64(connectTimeout * 1000)))
+            config.timeout = HTTPClient.Configuration.Timeout(connect: .milliseconds(clampedTimeoutMilliseconds(connectTimeout)))
         }
         if let trustRootsPEMFile {
             guard FileManager.default.isReadableFile(atPath: trustRootsPEMFile) else {
@@ -62,7 +63,7 @@ public final class HTTPPowerAuthTransport: PowerAuthTransport, @unchecked Sendab
         for header in headers { request.headers.add(name: header.name, value: header.value) }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+            let response = try await client.execute(request, timeout: .milliseconds(clampedTimeoutMilliseconds(timeout)))
             let bytes = try await response.body.collect(upTo: Self.maximumResponseBytes)
             return PowerAuthHTTPResponse(status: Int(response.status.code), body: Array(bytes.readableBytesView))
         } catch let e as HTTPClientError where e == .deadlineExceeded || e == .readTimeout || e == .connectTimeout {
