@@ -102,8 +102,11 @@ public final class SpoolService: Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(nanoseconds: UInt64(clampedTimeoutMilliseconds(self.rescanInterval)) * 1_000_000)
                     if Task.isCancelled { break }
-                    await self.scan()
+                    // Due retries first, then the scan: a file left for the rescan because its job
+                    // was busy (a second signature while the first one's completion is retried)
+                    // must not be queued in the same instant the retry takes the job again.
                     for jobId in await self.pipeline.dueRetries() { await self.pipeline.process(jobId: jobId) }
+                    await self.scan()
                     await self.pipeline.expireAwaitingSignatures()
                 }
             }
