@@ -134,6 +134,38 @@ final class IntegrityTests: DaemonTestCase {
         XCTAssertEqual((try f.errorReport(f.failed + "/pipe.error.json"))["code"] as? String, "spool.notRegularFile")
     }
 
+    /// Bytes the daemon process has read through system calls (`rchar` of /proc/<pid>/io).
+    func bytesRead(_ daemon: DaemonProcess) throws -> Int {
+        let text = try String(contentsOfFile: "/proc/\(daemon.pid)/io", encoding: .utf8)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("rchar:") }),
+              let value = Int(line.dropFirst("rchar:".count).trimmingCharacters(in: .whitespaces)) else {
+            throw HarnessError("no rchar in /proc/\(daemon.pid)/io: \(text)")
+        }
+        return value
+    }
+
+    /// A PDF that does not hash to its manifest is hashed again only when it changes: over a
+    /// 12 s document timeout (two 5 s rescans and the inotify event) a 16 MiB PDF is read once,
+    /// not three times.
+    func testMismatchingPDFIsHashedAgainOnlyWhenItChanges() throws {
+        let f = fixture!
+        let daemon = try f.startDaemon(configuration: Self.shortTimeoutConfiguration(12))
+        var manifest = try f.manifest(pdf: try f.samplePDFCopy(named: "big.pdf"), job: "big1")
+        var document = manifest["document"] as! [String: Any]
+        document["sha256"] = String(repeating: "0", count: 64)
+        manifest["document"] = document
+        let size = 16 << 20
+        let before = try bytesRead(daemon)
+        try f.drop(Data(count: size), as: "big.pdf")
+        try f.drop(manifest: manifest, as: "big1.json")
+        let outcome = try f.waitForOutcome(of: "big1", timeout: 40)
+        let read = try bytesRead(daemon) - before
+        XCTAssertEqual(f.stop(daemon), 0)
+        XCTAssertEqual(outcome, .failed(code: "document.digestMismatch"))
+        XCTAssertLessThan(read, 2 * size, "the unchanged PDF was hashed again at every rescan (\(read) bytes read)")
+        XCTAssertGreaterThanOrEqual(read, size, "the PDF was hashed at least once")
+    }
+
     /// A report never replaces another one: a rejected manifest whose file name is another job's
     /// id, then that job failing, leave two reports, each naming its own input.
     func testErrorReportsNeverReplaceAnotherInputsReport() throws {
