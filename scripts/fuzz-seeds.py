@@ -59,8 +59,9 @@ PAGE_OBJECTS = {
 }
 
 
-def signed_update(base):
-    """Appends an incremental update with a filled signature field to a classic PDF."""
+def signed_update(base, byte_range=None):
+    """Appends an incremental update with a filled signature field to a classic PDF. `byte_range`
+    replaces the correct /ByteRange (padded to the same width, so every offset stays right)."""
     out = bytearray(base)
     prev = int(base.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
     contents = "3003020100".ljust(64, "0")  # a tiny DER SEQUENCE, zero padded as signers do
@@ -74,7 +75,7 @@ def signed_update(base):
         out += b"%d 0 obj\n" % n + objs[n] + b"\nendobj\n"
     offsets[6] = len(out)
     head = b"6 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M (D:20260101000000Z) /Reason (fuzz seed) /ByteRange "
-    placeholder = b"[0000000000 0000000000 0000000000 0000000000]"
+    placeholder = b"[" + b" ".join([b"0" * 19] * 4) + b"]"
     sig_start = len(out)
     out += head + placeholder + b" /Contents <" + contents.encode() + b"> >>\nendobj\n"
     gap_open = sig_start + len(head) + len(placeholder) + len(b" /Contents ")
@@ -84,13 +85,16 @@ def signed_update(base):
         offsets[1], offsets[3], offsets[5], offsets[6])
     out += b"trailer\n<< /Size 7 /Root 1 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (prev, xref)
     total = len(out)
-    br = b"[%010d %010d %010d %010d]" % (0, gap_open, gap_close, total - gap_close)
+    br = byte_range or b"[%019d %019d %019d %019d]" % (0, gap_open, gap_close, total - gap_close)
+    assert len(br) <= len(placeholder)
+    br = br[:-1].ljust(len(placeholder) - 1) + b"]"
     out[sig_start + len(head):sig_start + len(head) + len(placeholder)] = br
     return bytes(out)
 
 
-def xref_stream_pdf(compress):
-    """PDF 1.5 with an object stream and a cross-reference stream (/W [1 2 1])."""
+def xref_stream_pdf(compress, first=None, w=b"[1 2 1]", xref_extra=b""):
+    """PDF 1.5 with an object stream and a cross-reference stream (/W [1 2 1]); `first`, `w` and
+    `xref_extra` replace or extend what the dictionaries say (every offset stays right)."""
     out = bytearray(b"%PDF-1.5\n")
     inner = [b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"]
     header = b""
@@ -99,14 +103,14 @@ def xref_stream_pdf(compress):
         header += b"%d %d " % (2 + i, len(body))
         body += o + b" "
     objstm = header + body
-    first = len(header)
+    first_value = len(header)
     offsets = {}
     offsets[1] = len(out)
     out += b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
     data = zlib.compress(objstm) if compress else objstm
     flt = b" /Filter /FlateDecode" if compress else b""
     offsets[4] = len(out)
-    out += b"4 0 obj\n<< /Type /ObjStm /N 2 /First %d /Length %d%s >>\nstream\n" % (first, len(data), flt) + data + b"\nendstream\nendobj\n"
+    out += b"4 0 obj\n<< /Type /ObjStm /N 2 /First %d /Length %d%s >>\nstream\n" % (first_value if first is None else first, len(data), flt) + data + b"\nendstream\nendobj\n"
     offsets[5] = len(out)
     rows = bytes([0, 0, 0, 255])
     rows += bytes([1]) + offsets[1].to_bytes(2, "big") + bytes([0])
@@ -114,7 +118,7 @@ def xref_stream_pdf(compress):
     rows += bytes([1]) + offsets[4].to_bytes(2, "big") + bytes([0])
     rows += bytes([1]) + offsets[5].to_bytes(2, "big") + bytes([0])
     xdata = zlib.compress(rows) if compress else rows
-    out += b"5 0 obj\n<< /Type /XRef /Size 6 /W [1 2 1] /Root 1 0 R /Length %d%s >>\nstream\n" % (len(xdata), flt) + xdata + b"\nendstream\nendobj\n"
+    out += b"5 0 obj\n<< /Type /XRef /Size 6 /W %s /Root 1 0 R /Length %d%s%s >>\nstream\n" % (w, len(xdata), flt, xref_extra) + xdata + b"\nendstream\nendobj\n"
     out += b"startxref\n%d\n%%%%EOF\n" % offsets[5]
     return bytes(out)
 
@@ -178,19 +182,16 @@ def main():
     write("Corpus", "pdf-reader", "hostile-startxref-negative.pdf", classic(PAGE_OBJECTS, startxref=-MAX - 1))
     write("Corpus", "pdf-reader", "hostile-prev-max.pdf", classic(PAGE_OBJECTS, trailer_extra=b"/Prev %d " % MAX))
     write("Corpus", "pdf-reader", "hostile-size-max.pdf", classic(PAGE_OBJECTS).replace(b"/Size 5", b"/Size %d" % MAX))
-    signed = signed_update(base)
-    i = signed.index(b"/ByteRange [") + len(b"/ByteRange ")
-    j = signed.index(b"]", i) + 1
     for name, br in [("max", b"[0 %d %d %d]" % (MAX, MAX, MAX)),
                      ("end-overflow", b"[0 10 %d %d]" % (MAX - 5, 100)),
                      ("negative", b"[0 -1 %d -%d]" % (MAX, MAX))]:
-        write("Corpus", "pdf-reader", "hostile-byterange-%s.pdf" % name, signed[:i] + br + signed[j:])
-    xs = xref_stream_pdf(False)
-    write("Corpus", "pdf-reader", "hostile-index-max.pdf",
-          xs.replace(b"/W [1 2 1]", b"/W [1 2 1] /Index [%d 6]" % (MAX - 2)))
-    write("Corpus", "pdf-reader", "hostile-w-huge.pdf", xs.replace(b"/W [1 2 1]", b"/W [1 %d 1]" % MAX))
-    write("Corpus", "pdf-reader", "hostile-objstm-first-max.pdf", xs.replace(b"/First ", b"/First %d /X " % MAX))
-    write("Corpus", "pdf-reader", "hostile-length-max.pdf", base.replace(b"/Length 35", b"/Length %d" % MAX))
+        write("Corpus", "pdf-reader", "hostile-byterange-%s.pdf" % name, signed_update(base, br))
+    write("Corpus", "pdf-reader", "hostile-index-max.pdf", xref_stream_pdf(False, xref_extra=b" /Index [%d 6]" % (MAX - 2)))
+    write("Corpus", "pdf-reader", "hostile-w-huge.pdf", xref_stream_pdf(False, w=b"[1 %d 1]" % MAX))
+    write("Corpus", "pdf-reader", "hostile-objstm-first-max.pdf", xref_stream_pdf(False, first=MAX))
+    long_stream = dict(PAGE_OBJECTS)
+    long_stream[4] = long_stream[4].replace(b"/Length 35", b"/Length %d" % MAX)
+    write("Corpus", "pdf-reader", "hostile-length-max.pdf", classic(long_stream))
 
     # Hostile DER.
     write("Corpus", "cms-tsp", "hostile-length-4-bytes.der", bytes([0x30, 0x84, 0xFF, 0xFF, 0xFF, 0xFF, 0x02, 0x01, 0x01]))

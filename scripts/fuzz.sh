@@ -104,7 +104,8 @@ for target in $TARGETS; do
     prod=$(product "$target")
     if [ -z "${FUZZ_NO_BUILD:-}" ]; then
         echo "== building $prod (.build-fuzz, -sanitize=fuzzer,address)"
-        build "$prod" 2>&1 | grep -v "Cannot export local symbol" || true
+        build "$prod" 2>&1 | grep -v "Cannot export local symbol"
+        [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "error: building $prod failed" >&2; exit 2; }
     fi
     bin=$SCRATCH/debug/$prod
     [ -x "$bin" ] || { echo "error: $bin was not built" >&2; exit 2; }
