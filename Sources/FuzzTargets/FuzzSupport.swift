@@ -28,7 +28,8 @@ extension FuzzTargets {
     }
 
     /// Replay mode of the fuzz executables in the normal build: runs target `name` on every file
-    /// named in `paths` (directories are read recursively). Returns the exit status: 0 when every
+    /// named in `paths` (directories are read recursively; `*.b64` files are decoded first, as the
+    /// corpora commit binary inputs that way). Returns the exit status: 0 when every
     /// input ran (a crashing input ends the process), 2 for unreadable paths or no inputs.
     public static func replay(_ name: String, paths: [String]) -> Int32 {
         guard !paths.isEmpty else {
@@ -44,9 +45,17 @@ extension FuzzTargets {
             }
             let url = URL(fileURLWithPath: path)
             for file in isDirectory.boolValue ? corpusFiles(in: url) : [url] {
-                guard let data = FileManager.default.contents(atPath: file.path) else {
+                guard var data = FileManager.default.contents(atPath: file.path) else {
                     FileHandle.standardError.write(Data("\(file.path): cannot read\n".utf8))
                     return 2
+                }
+                // Binary corpus inputs are committed as base64 text (*.b64).
+                if file.pathExtension == "b64" {
+                    guard let decoded = Data(base64Encoded: String(decoding: data, as: UTF8.self).filter { !$0.isWhitespace }) else {
+                        FileHandle.standardError.write(Data("\(file.path): not base64\n".utf8))
+                        return 2
+                    }
+                    data = decoded
                 }
                 print("\(name): \(file.path) (\(data.count) bytes)")
                 run(name, Array(data))
