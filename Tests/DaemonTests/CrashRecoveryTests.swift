@@ -24,8 +24,18 @@ final class CrashRecoveryTests: DaemonTestCase {
         // the daemon runs so that intake and claims are interrupted too.
         var kills = 0, killsWithWorkLeft = 0, next = initial
         var rng = SystemRandomNumberGenerator()
+        var refills = 0
         while kills < 12 {
-            if next >= initial + extra && jobs.keys.allSatisfy({ f.outcome(of: $0) != nil }) { break }
+            if jobs.keys.allSatisfy({ f.outcome(of: $0) != nil }) {
+                // All done before enough kills landed with work in progress (a faster or less
+                // loaded machine): another batch, so the next kills interrupt jobs again.
+                if killsWithWorkLeft >= 3 && next >= initial + extra { break }
+                guard refills < 8 else { break }
+                refills += 1
+                let more = (0..<80).map { (id: String(format: "kill-r%d-%03d", refills, $0), level: level($0)) }
+                try f.submitMany(more)
+                for j in more { jobs[j.id] = j.level }
+            }
             let daemon = try f.startDaemon(configuration: CrashWindowTests.killLoopConfiguration, waitUntilReady: false)
             let delay = Double.random(in: 0.3...0.7, using: &rng)
             if next < initial + extra {
