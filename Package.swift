@@ -66,6 +66,8 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // The job state machines: values in, effects out; no I/O (docs/architecture.md).
+        .target(name: "JobEngine", swiftSettings: strict),
         .target(name: "Jobs", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .target(
             name: "DatabaseSupport",
@@ -84,7 +86,7 @@ let package = Package(
         .target(
             name: "StateStore",
             dependencies: [
-                "SigndCore", "DatabaseSupport",
+                "SigndCore", "DatabaseSupport", "JobEngine",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
@@ -148,7 +150,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "Jobs", "StateStore", "Audit", "SCA", "CertificateLifecycle", "CertificateAuthority", "Timestamping", "CSpoolSupport",
+                "Jobs", "JobEngine", "StateStore", "Audit", "SCA", "CertificateLifecycle", "CertificateAuthority", "Timestamping", "CSpoolSupport",
                 "PAdES", "PDFSignatures", "PDFSyntax", "SigndCore",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -212,6 +214,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "PDFSyntaxTests", dependencies: ["PDFSyntax"], swiftSettings: strict),
+        .testTarget(name: "JobEngineTests", dependencies: ["JobEngine"], swiftSettings: strict),
         .testTarget(
             name: "FuzzRegressionTests",
             dependencies: ["FuzzTargets", "PDFSyntax", "CMSStructures", "Jobs"],
@@ -258,7 +261,7 @@ let package = Package(
         .testTarget(
             name: "StateStoreTests",
             dependencies: [
-                "StateStore", "SigndCore", "CertificateLifecycle", "CertificateAuthority", "TestSupport", "DatabaseSupport",
+                "StateStore", "JobEngine", "SigndCore", "CertificateLifecycle", "CertificateAuthority", "TestSupport", "DatabaseSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -286,7 +289,15 @@ let package = Package(
         ),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["TestSupport", "Jobs", "Audit", "SigndCore", "Daemon", "StateStore", "SCA"],
+            dependencies: [
+                "TestSupport", "Jobs", "JobEngine", "Audit", "SigndCore", "Daemon", "StateStore", "SCA",
+                // The in-process harness (InProcess/PipelineHarness.swift) composes the pipeline as signd run does.
+                "CertificateAuthority", "CertificateLifecycle", "Timestamping", "PAdES", "PDFSyntax",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
             swiftSettings: strict
         ),
     ]

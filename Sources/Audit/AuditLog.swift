@@ -37,7 +37,7 @@ public final class AuditLog: Sendable {
     /// Opens an existing audit database read-only (auditors).
     public init(readOnlyPath path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw AuditError(code: "audit.missing", message: "no audit database at \(path); check --data-dir")
+            throw AuditError(code: .missing, message: "no audit database at \(path); check --data-dir")
         }
         var config = Configuration()
         config.readonly = true
@@ -221,8 +221,32 @@ public final class AuditLog: Sendable {
     }
 }
 
-public struct AuditError: Error, Sendable, CustomStringConvertible {
-    public let code: String
+public struct AuditError: SigndError, CustomStringConvertible {
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public init(stringLiteral value: String) { self.rawValue = value }
+        public var description: String { rawValue }
+        /// No audit database at the path (read-only commands never create one).
+        public static let missing = Code(rawValue: "audit.missing")
+    }
+    public let code: Code
     public let message: String
+    public init(code: Code, message: String) {
+        self.code = code
+        self.message = message
+    }
+    public init(code: String, message: String) {
+        self.init(code: Code(rawValue: code), message: message)
+    }
+    public var retryable: Bool { false }
+    public var operatorMessage: String { message }
     public var description: String { "[\(code)] \(message)" }
+}
+
+/// Audit's documented codes (``AuditError/Code``); SQLite failures are `state.*`.
+public enum AuditErrorCodes {
+    public static let all: [ErrorCodeInfo] = [
+        ErrorCodeInfo(AuditError.Code.missing.rawValue, .audit, meaning: "`signd audit` (or the audit HTTP endpoint): no audit database at the path; check `--data-dir`"),
+    ]
 }

@@ -8,7 +8,13 @@ import X509
 
 /// Enrollment of device certificates: from the device's CSR (external mode) or with a key pair
 /// signd generates and keeps encrypted (cloud mode). Stores the CSR and the certificate; a new
-/// certificate supersedes the device's previous active one.
+/// certificate supersedes the device's previous active one in the transaction that stores it.
+///
+/// `operation`: the job id or command operation id that asks, stored as the certificate's
+/// `issuedByJob` (a resumed job finds what it issued by it; one certificate per operation).
+/// `replacing`: `.none` refuses (`enroll.exists`) when the device has an active certificate by
+/// the time the new one is stored; `.anyActive` re-enrolls. A certificate the CA issued that
+/// cannot be stored is revoked at the CA again (reason superseded), best effort.
 public struct EnrollmentService: Sendable {
     public let database: StateDatabase
     public let ca: any CertificateAuthorityService
@@ -24,7 +30,8 @@ public struct EnrollmentService: Sendable {
 
     /// External mode: the device's own CSR. If the device is registered with a key, the CSR must
     /// carry that key; an unknown device is registered with the CSR's key.
-    public func enrollExternal(userId: String, deviceId: String, csrDER: [UInt8], profile: String) async throws -> IssuedCertificate {
+    public func enrollExternal(userId: String, deviceId: String, csrDER: [UInt8], profile: String, operation: String? = nil,
+                               replacing: CertificateReplacement = .anyActive) async throws -> IssuedCertificate {
         let csr: CertificateSigningRequest
         do { csr = try CertificateSigningRequest(derEncoded: csrDER) } catch {
             throw CertificateAuthorityError(.csrMalformed, "the CSR is not a DER or PEM PKCS#10 request")
@@ -48,12 +55,13 @@ public struct EnrollmentService: Sendable {
             try database.registerDevice(id: deviceId, userId: userId, publicKeyDER: csrKey, now: now)
         }
         let stored = try database.storeCSR(deviceId: deviceId, der: csrDER, origin: "external", now: now)
-        return try await issue(csr: stored, userId: userId, deviceId: deviceId, profile: profile)
+        return try await issue(csr: stored, userId: userId, deviceId: deviceId, profile: profile, operation: operation, replacing: replacing)
     }
 
     /// Cloud mode: signd makes a P-256 key pair, seals the private key under the KEK, builds the
     /// CSR from `subject` and enrolls it.
-    public func enrollCloud(userId: String, deviceId: String, subject: DistinguishedName, profile: String) async throws -> IssuedCertificate {
+    public func enrollCloud(userId: String, deviceId: String, subject: DistinguishedName, profile: String, operation: String? = nil,
+                            replacing: CertificateReplacement = .anyActive) async throws -> IssuedCertificate {
         let now = clock()
         let key = P256.Signing.PrivateKey()
         let csr = try CertificateSigningRequest(version: .v1, subject: subject, privateKey: .init(key),
@@ -71,11 +79,11 @@ public struct EnrollmentService: Sendable {
         let sealed = try kek.seal(Array(key.derRepresentation), context: "cloud-key:\(deviceId)")
         let json = String(decoding: try JSONEncoder().encode(sealed), as: UTF8.self)
         let stored = try database.storeCSR(deviceId: deviceId, der: csrDER, origin: "cloud", now: now)
-        // The new key replaces the old one only once its certificate is issued: a refused or
-        // failed enrollment (unknown profile, CA unreachable) leaves the device signing as before.
-        let issued = try await issue(csr: stored, userId: userId, deviceId: deviceId, profile: profile)
-        try database.storeCloudKey(deviceId: deviceId, sealedKeyJSON: json, now: now)
-        return issued
+        // The new key replaces the old one only with its certificate, in one transaction: a
+        // refused or failed enrollment (unknown profile, CA unreachable) leaves the device signing
+        // as before, and a crash never leaves a certificate without its key.
+        return try await issue(csr: stored, userId: userId, deviceId: deviceId, profile: profile, operation: operation,
+                               replacing: replacing, sealedCloudKey: json)
     }
 
     /// The cloud-mode signing key of a device, decrypted for use.
@@ -87,17 +95,27 @@ public struct EnrollmentService: Sendable {
         return try P256.Signing.PrivateKey(derRepresentation: try kek.open(blob))
     }
 
-    /// Re-submits a stored CSR (renewal) and stores the result as the device's active certificate.
-    func issue(csr: CSRRecord, userId: String, deviceId: String, profile: String) async throws -> IssuedCertificate {
+    /// Submits a stored CSR and stores the result as the device's active certificate.
+    func issue(csr: CSRRecord, userId: String, deviceId: String, profile: String, operation: String?,
+               replacing: CertificateReplacement, sealedCloudKey: String? = nil) async throws -> IssuedCertificate {
         let issued = try await ca.enroll(EnrollmentRequest(csrDER: Array(csr.der), profile: profile, userId: userId, deviceId: deviceId))
         let cert = issued.certificate
+        let serial = Hex.encode(cert.serialNumber.bytes)
         var serializer = DER.Serializer()
         try serializer.serialize(cert)
-        try database.storeIssuedCertificate(CertificateRecord(
-            serial: Hex.encode(cert.serialNumber.bytes), deviceId: deviceId, csrId: csr.id, userId: userId,
-            der: Data(serializer.serializedBytes), subject: cert.subject.description, issuer: cert.issuer.description,
-            profile: profile, notBefore: cert.notValidBefore, notAfter: cert.notValidAfter, status: .active,
-            revokedAt: nil, revocationReason: nil, supersededBy: nil, renewalFailures: 0, nextRenewalAttempt: nil, createdAt: clock()))
+        do {
+            try database.storeIssuedCertificate(CertificateRecord(
+                serial: serial, deviceId: deviceId, csrId: csr.id, userId: userId,
+                der: Data(serializer.serializedBytes), subject: cert.subject.description, issuer: cert.issuer.description,
+                profile: profile, notBefore: cert.notValidBefore, notAfter: cert.notValidAfter, status: .active,
+                revokedAt: nil, revocationReason: nil, supersededBy: nil, renewalFailures: 0, nextRenewalAttempt: nil, createdAt: clock(),
+                issuedByJob: operation), replacing: replacing, sealedCloudKey: sealedCloudKey)
+        } catch let e as StateStoreError {
+            // Refused by the state database (enroll.exists, renewal.superseded, ...): nobody will
+            // ever use this certificate; do not leave it valid at the CA.
+            try? await ca.revoke(serialHex: serial, reason: .superseded, at: clock())
+            throw e
+        }
         return issued
     }
 
@@ -106,16 +124,9 @@ public struct EnrollmentService: Sendable {
         guard let csrId = record.csrId, let csr = try database.csr(id: csrId) else {
             throw LifecycleError(code: "renewal.noCSR", message: "certificate \(record.serial) has no stored CSR to re-submit; re-enroll the device")
         }
-        return try await issue(csr: csr, userId: record.userId, deviceId: record.deviceId, profile: record.profile)
+        // The renewal is stored only while the renewed certificate is still active, with the
+        // `renewed` attempt, in one transaction; one renewal per certificate (issuedByJob).
+        return try await issue(csr: csr, userId: record.userId, deviceId: record.deviceId, profile: record.profile,
+                               operation: "renewal:" + record.serial, replacing: .renewal(of: record.serial))
     }
-}
-
-public struct LifecycleError: Error, Sendable, CustomStringConvertible {
-    public let code: String
-    public let message: String
-    public init(code: String, message: String) {
-        self.code = code
-        self.message = message
-    }
-    public var description: String { "[\(code)] \(message)" }
 }

@@ -69,15 +69,16 @@ public struct RenewalScheduler: Sendable {
         for cert in due {
             do {
                 let issued = try await enrollment.renew(cert)
+                // The `renewed` attempt is recorded with the new certificate (EnrollmentService.renew).
                 let newSerial = Hex.encodeSerial(issued.certificate.serialNumber.bytes)
-                try db.recordRenewalSuccess(oldSerial: cert.serial, newSerial: newSerial, now: now)
                 report.renewed.append((cert.serial, newSerial))
             } catch {
                 let code: String
                 let retryable: Bool
                 switch error {
                 case let e as CertificateAuthorityError: code = e.code.rawValue; retryable = e.retryable
-                case let e as LifecycleError: code = e.code; retryable = false
+                case let e as LifecycleError: code = e.code.rawValue; retryable = false
+                case let e as StateStoreError: code = e.code.rawValue; retryable = false
                 default: code = "internal"; retryable = true
                 }
                 let delay = min(configuration.backoffMax, configuration.backoffBase * pow(2, Double(cert.renewalFailures)))

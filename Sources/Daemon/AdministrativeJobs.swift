@@ -3,6 +3,7 @@ import CertificateAuthority
 import CertificateLifecycle
 import Crypto
 import Foundation
+import JobEngine
 import Jobs
 import Logging
 import SCA
@@ -72,12 +73,11 @@ extension JobPipeline {
             }
             SpoolFiles.fsyncDirectory(layout.work)
             SpoolFiles.fsyncDirectory(layout.incoming)
-            _ = try deps.database.claimJob(administrativeRecord(manifest, digest: digest))
+            _ = try deps.database.claimJob(administrativeRecord(manifest, digest: digest, attemptUnderWay: true))
         } catch {
             deps.logger.error("claiming job failed", metadata: ["job": .string(jobId), "trace": .string(TraceID.make()), "error": .string("\(error)")])
             return .waiting
         }
-        auditAdministrative(.jobReceived, manifest, details: receivedDetails(manifest, digest: digest))
         await process(jobId: jobId, resumed: false)
         return .processed(jobId: jobId)
     }
@@ -90,10 +90,10 @@ extension JobPipeline {
         if case .sign = manifest { return false }
         guard manifest.jobId == jobId else { return true }  // not ours to run; left for the operator
         let digest = Hex.encode(Array(SHA256.hash(data: data)))
-        _ = try? deps.database.claimJob(administrativeRecord(manifest, digest: digest))
-        var details = receivedDetails(manifest, digest: digest)
-        details["recovered"] = "true"
-        auditAdministrative(.jobReceived, manifest, details: details)
+        do { _ = try deps.database.claimJob(administrativeRecord(manifest, digest: digest, attemptUnderWay: false)) } catch {
+            deps.logger.error("recording the claimed job failed; it is resumed at the next start", metadata: ["job": .string(jobId), "error": .string("\(error)")])
+            return true
+        }
         await process(jobId: jobId)
         return true
     }
@@ -101,82 +101,23 @@ extension JobPipeline {
     // MARK: - Processing (called from process(jobId:resumed:))
 
     /// Runs, resumes or finishes the job when it is administrative; false for sign jobs (and for
-    /// jobs whose manifest is nowhere to be found, which the sign path reports).
+    /// jobs whose manifest is nowhere to be found, which the sign path reports). The manifest is
+    /// in work/ until the job's delivery or failure moves it to archive/ or failed/; the job's
+    /// pending action, not where the manifest is, says what runs.
     func processAdministrative(job: JobRecord, resumed: Bool, logger: Logger) async -> Bool {
         let jobId = job.jobId
-        let work = layout.workFiles(jobId)
         let limit = ManifestValidator.maximumManifestBytes
-        if let data = try? SpoolFiles.readRegular(work.manifest, limit: limit) {
-            guard let manifest = try? ManifestValidator.parseJob(data, defaults: configuration.manifestDefaults) else { return false }
+        for path in [layout.workFiles(jobId).manifest, layout.archive + "/\(jobId).json", layout.failed + "/\(jobId).json"] {
+            guard let data = try? SpoolFiles.readRegular(path, limit: limit) else { continue }
+            guard let manifest = try? ManifestValidator.parseJob(data, defaults: configuration.manifestDefaults), manifest.jobId == jobId else {
+                if path == layout.workFiles(jobId).manifest { return false }
+                continue
+            }
             if case .sign = manifest { return false }
             await runAdministrative(job: job, manifest: manifest, resumed: resumed, logger: logger)
             return true
         }
-        // The manifest already left work/: a crash while delivering or failing the job.
-        if let data = try? SpoolFiles.readRegular(layout.archive + "/\(jobId).json", limit: limit),
-           let manifest = try? ManifestValidator.parseJob(data, defaults: configuration.manifestDefaults), manifest.jobId == jobId {
-            if case .sign = manifest { return false }
-            finishAdministrativeDelivery(job: job, manifest: manifest, logger: logger)
-            return true
-        }
-        if let data = try? SpoolFiles.readRegular(layout.failed + "/\(jobId).json", limit: limit),
-           let manifest = try? ManifestValidator.parseJob(data, defaults: configuration.manifestDefaults), manifest.jobId == jobId {
-            if case .sign = manifest { return false }
-            let (code, message) = Self.failureOnRecord(jobId: jobId, errorCode: job.errorCode, failedDir: layout.failed)
-            failAdministrative(job: job, manifest: manifest, code: code, message: message, retryable: false, logger: logger)
-            return true
-        }
         return false
-    }
-
-    func runAdministrative(job: JobRecord, manifest: JobManifest, resumed: Bool, logger: Logger) async {
-        let work = layout.workFiles(job.jobId)
-        if resumed && job.state == .claimed {
-            // A crash between the claim and its audit record: record it now (once).
-            var details = receivedDetails(manifest, digest: job.documentSha256)
-            details["recovered"] = "true"
-            auditAdministrative(.jobReceived, manifest, details: details)
-        }
-        if SpoolFiles.isRegularFile(work.result) {
-            // Applied before a crash; only the delivery is missing.
-            finishAdministrativeDelivery(job: job, manifest: manifest, logger: logger)
-            return
-        }
-        if resumed, let failure = failureReport(of: job) {
-            // Failed before a crash: the error report is written first, the manifest had not yet
-            // left work/. Finish that failure; do not apply the job again.
-            failAdministrative(job: job, manifest: manifest, code: failure.code, message: failure.message, retryable: failure.retryable, logger: logger)
-            return
-        }
-        // One administrative job per device at a time: two enroll jobs must not both pass the
-        // enroll.exists check, nor a revoke run beside a remove of the same device.
-        let deviceKey = subjects(of: manifest).deviceId.flatMap { $0.isEmpty ? nil : "intake-device:" + $0 }
-        if let deviceKey, !(await acquireDevice(deviceKey)) {
-            let delay = configuration.retryBase
-            try? deps.database.scheduleJobRetry(job.jobId, at: now.addingTimeInterval(delay), now: now, errorCode: "device.busy")
-            logger.info("device busy with another administrative job; job will be retried", metadata: ["in": .string("\(delay)s")])
-            return
-        }
-        defer { if let deviceKey { bookkeeping.end(deviceKey) } }
-        do {
-            let result = try await applyAdministrative(manifest, job: job, resumed: resumed)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let writer = try AtomicFileWriter(path: work.result)
-            try writer.write(Array(try encoder.encode(result)))
-            try writer.commit()
-            finishAdministrativeDelivery(job: job, manifest: manifest, logger: logger)
-        } catch {
-            let (code, message, retryable) = Self.describeAdministrative(error)
-            if code == "internal" { logger.error("administrative job failed unexpectedly", metadata: ["error": .string("\(error)")]) }
-            if retryable && job.attempts < configuration.maximumRetries {
-                let delay = configuration.retryBase * pow(2, Double(job.attempts))
-                try? deps.database.scheduleJobRetry(job.jobId, at: now.addingTimeInterval(delay), now: now, errorCode: code)
-                logger.warning("job will be retried", metadata: ["code": .string(code), "in": .string("\(delay)s")])
-                return
-            }
-            failAdministrative(job: job, manifest: manifest, code: code, message: message, retryable: retryable, logger: logger)
-        }
     }
 
     /// Applies the change through the CLI's services. `resumed`: an earlier attempt may have
@@ -206,45 +147,51 @@ extension JobPipeline {
         guard try database.device(m.deviceId) != nil else {
             throw StateStoreError(code: "device.unknown", message: "no device \(m.deviceId) is registered; register it first (device job, action register)")
         }
-        if resumed {
-            let issuedByOthers = certificatesIssuedByOthers(since: job)
-            let certificates = try database.certificates(deviceId: m.deviceId)
-            if let issued = certificates.last(where: { $0.status == .active && $0.createdAt >= job.createdAt && $0.userId == m.userId
-                                                       && !issuedByOthers.contains($0.serial) }) {
-                // Issued by this job before a crash: report it, do not issue a second one, and
-                // record it (once: the crash may have come before or after the event).
-                let superseded = certificates.last(where: { $0.supersededBy == issued.serial })?.serial
-                auditAdministrative(.certificateEnrolled, .enroll(m), serial: issued.serial,
-                                    details: ["profile": issued.profile, "mode": m.key == .cloud ? "cloud" : "external", "renew": String(m.renew ?? false),
-                                              "superseded": superseded ?? "", "recovered": "true"])
-                return try enrollResult(m, record: issued, certificate: try Certificate(derEncoded: Array(issued.der)),
-                                        chain: try await deps.enrollment.ca.caChain(), superseded: superseded)
-            }
+        if let issued = try database.certificate(issuedByJob: job.jobId) {
+            // Issued by this job before a crash (its job id is on the certificate): report it, do
+            // not issue a second one, and record it (once: the crash may have come before or
+            // after the event).
+            let superseded = try supersededSerial(by: issued)
+            auditAdministrative(.certificateEnrolled, .enroll(m), serial: issued.serial,
+                                details: ["profile": issued.profile, "mode": m.key == .cloud ? "cloud" : "external", "renew": String(m.renew ?? false),
+                                          "superseded": superseded ?? "", "recovered": "true"])
+            return try enrollResult(m, record: issued, certificate: try Certificate(derEncoded: Array(issued.der)),
+                                    chain: try await deps.enrollment.ca.caChain(), superseded: superseded)
         }
-        let existing = try database.activeCertificate(deviceId: m.deviceId, at: now)
-        if let existing, m.renew != true {
-            throw LifecycleError(code: "enroll.exists", message: "device \(m.deviceId) already has an active certificate (serial \(existing.serial)); set \"renew\": true to re-enroll")
+        // Refused before the CA is asked. The decision itself is taken again in the transaction
+        // that stores the certificate (replacing .none), so nothing that runs meanwhile can
+        // give the device a second active certificate.
+        if m.renew != true, let existing = try database.activeCertificate(deviceId: m.deviceId, at: now) {
+            throw LifecycleError(code: .enrollExists, message: "device \(m.deviceId) already has an active certificate (serial \(existing.serial)); set \"renew\": true to re-enroll")
         }
+        let replacing: CertificateReplacement = m.renew == true ? .anyActive : .none
         let issued: IssuedCertificate
         switch m.key {
         case .cloud:
-            issued = try await deps.enrollment.enrollCloud(userId: m.userId, deviceId: m.deviceId,
-                                                          subject: try SubjectName.parse(m.subject ?? ""), profile: profile)
+            issued = try await deps.enrollment.enrollCloud(userId: m.userId, deviceId: m.deviceId, subject: try SubjectName.parse(m.subject ?? ""),
+                                                          profile: profile, operation: job.jobId, replacing: replacing)
         case .csr:
             let der: [UInt8]
             do { der = try PEMDocument(pemString: m.csr ?? "").derBytes } catch {
                 throw CertificateAuthorityError(.csrMalformed, "csr is not a PEM certificate request")
             }
-            issued = try await deps.enrollment.enrollExternal(userId: m.userId, deviceId: m.deviceId, csrDER: der, profile: profile)
+            issued = try await deps.enrollment.enrollExternal(userId: m.userId, deviceId: m.deviceId, csrDER: der, profile: profile,
+                                                             operation: job.jobId, replacing: replacing)
         }
         let serial = Hex.encode(issued.certificate.serialNumber.bytes)
-        auditAdministrative(.certificateEnrolled, .enroll(m), serial: serial,
-                            details: ["profile": profile, "mode": m.key == .cloud ? "cloud" : "external", "renew": String(m.renew ?? false),
-                                      "superseded": existing?.serial ?? ""])
         guard let record = try database.certificate(serial: serial) else {
             throw SpoolError("internal", "certificate \(serial) was issued but is not in the state database")
         }
-        return try enrollResult(m, record: record, certificate: issued.certificate, chain: issued.chain, superseded: existing?.serial)
+        let superseded = try supersededSerial(by: record)
+        auditAdministrative(.certificateEnrolled, .enroll(m), serial: serial,
+                            details: ["profile": profile, "mode": m.key == .cloud ? "cloud" : "external", "renew": String(m.renew ?? false),
+                                      "superseded": superseded ?? ""])
+        return try enrollResult(m, record: record, certificate: issued.certificate, chain: issued.chain, superseded: superseded)
+    }
+
+    /// The certificate `record` superseded when it was stored (the newest, if several).
+    func supersededSerial(by record: CertificateRecord) throws -> String? {
+        try deps.database.certificates(deviceId: record.deviceId).last(where: { $0.supersededBy == record.serial })?.serial
     }
 
     func enrollResult(_ m: EnrollManifest, record: CertificateRecord, certificate: Certificate, chain: [Certificate], superseded: String?) throws -> AdministrativeResult {
@@ -298,14 +245,11 @@ extension JobPipeline {
             auditAdministrative(.deviceUnblocked, manifest, details: ["previousStatus": device.status.rawValue])
             result.status = "unblocked"
         case .remove:
-            let report = try await registry.remove(deviceId: m.deviceId, now: now)
-            // Resumed: certificates an earlier attempt revoked (and marked) before a crash are
-            // no longer pending for the registry; they are this job's revocations all the same.
-            var earlier: [CertificateRecord] = []
-            if resumed {
-                let thisRun = Set(report.revoked.map(\.serial) + report.alreadyRevoked)
-                earlier = try revokedByEarlierAttempt(of: job, deviceId: m.deviceId).filter { !thisRun.contains($0.serial) }
-            }
+            let report = try await registry.remove(deviceId: m.deviceId, now: now, operation: job.jobId)
+            // Certificates an earlier attempt revoked (and marked with this job's id) before a
+            // crash are no longer pending for the registry; they are this job's revocations all the same.
+            let thisRun = Set(report.revoked.map(\.serial) + report.alreadyRevoked)
+            let earlier = try database.certificates(revokedByJob: job.jobId).filter { !thisRun.contains($0.serial) }
             for c in earlier {
                 auditRevocation(manifest, serial: c.serial, details: ["reason": c.revocationReason ?? "", "recovered": "true"])
             }
@@ -341,9 +285,10 @@ extension JobPipeline {
             throw ManifestError(code: "manifest.invalidValue", message: "reason \"\(m.reason)\" is not an RFC 5280 reason name")
         }
         var targets: [CertificateRecord]
-        // Resumed: certificates this job revoked and marked before a crash (revoked at or after
-        // its claim, by no other job): recorded and reported, not revoked again.
-        var revokedEarlier: Set<String> = []
+        // Certificates this job revoked and marked (with its job id) before a crash: recorded
+        // and reported, not revoked again.
+        let earlier = try database.certificates(revokedByJob: job.jobId)
+        let revokedEarlier = Set(earlier.map(\.serial))
         if let serial = m.normalizedSerial {
             // Only device certificates signd enrolled: the CA's other certificates (the embedded
             // TSA's) are the operator's, through `signd ca revoke`.
@@ -351,19 +296,14 @@ extension JobPipeline {
                 throw CertificateAuthorityError(.unknownCertificate, "no device certificate with serial \(serial); check `signd certificates`")
             }
             targets = [record]
-            if resumed { revokedEarlier = Set(try revokedByEarlierAttempt(of: job, deviceId: record.deviceId).map(\.serial)) }
         } else {
             let deviceId = m.deviceId ?? ""
             guard try database.device(deviceId) != nil else {
                 throw StateStoreError(code: "device.unknown", message: "no device \(deviceId) is registered")
             }
-            targets = try database.certificates(deviceId: deviceId).filter { $0.status == .active || $0.status == .superseded }
-            if resumed {
-                let earlier = try revokedByEarlierAttempt(of: job, deviceId: deviceId)
-                revokedEarlier = Set(earlier.map(\.serial))
-                targets = earlier + targets
-            }
-            guard !targets.isEmpty || resumed else {
+            targets = earlier.filter { $0.deviceId == deviceId }
+                + (try database.certificates(deviceId: deviceId).filter { $0.status == .active || $0.status == .superseded })
+            guard !targets.isEmpty else {
                 throw SpoolError("revoke.nothingToRevoke", "device \(deviceId) has no certificate to revoke (none active or superseded)")
             }
         }
@@ -384,7 +324,7 @@ extension JobPipeline {
                     // CA's operator: record it here too.
                     details["alreadyRevokedAtCA"] = "true"
                 }
-                try database.markRevoked(serial: cert.serial, reason: reason.rawValue, at: now)
+                try database.markRevoked(serial: cert.serial, reason: reason.rawValue, at: now, byJob: job.jobId)
             }
             // Once per job and serial: a resumed job may have recorded it before the crash.
             auditRevocation(manifest, serial: cert.serial, userId: cert.userId, deviceId: cert.deviceId, details: details)
@@ -398,78 +338,12 @@ extension JobPipeline {
 
     // MARK: - Delivery and failure
 
-    /// Archives the manifest, publishes done/<job>.result.json (rename: it appears complete),
-    /// records job.delivered, then the state, then removes the job's work files. Every step can be redone
-    /// after a crash.
-    func finishAdministrativeDelivery(job: JobRecord, manifest: JobManifest, logger: Logger) {
-        let work = layout.workFiles(job.jobId)
-        let resultPath = layout.done + "/\(job.jobId).result.json"
-        if SpoolFiles.isRegularFile(work.manifest) {
-            _ = try? SpoolFiles.move(work.manifest, to: layout.archive + "/\(job.jobId).json")
-            SpoolFiles.fsyncDirectory(layout.archive)
-        }
-        if SpoolFiles.isRegularFile(work.result) {
-            guard rename(work.result, resultPath) == 0 else {
-                logger.error("cannot publish the result; will retry", metadata: ["path": .string(resultPath), "error": .string(String(cString: strerror(errno)))])
-                try? deps.database.scheduleJobRetry(job.jobId, at: now.addingTimeInterval(configuration.retryBase), now: now, errorCode: "spool.io")
-                return
-            }
-            SpoolFiles.fsyncDirectory(layout.done)
-        }
-        guard SpoolFiles.isRegularFile(resultPath) else {
-            logger.error("administrative job cannot be finished: its result is missing", metadata: ["state": .string(job.state.rawValue)])
-            return
-        }
-        let status = (try? SpoolFiles.readRegular(resultPath, limit: 1 << 20))
-            .flatMap { try? JSONDecoder().decode(AdministrativeResult.self, from: $0) }?.status ?? ""
-        auditAdministrative(.jobDelivered, manifest, details: ["output": resultPath, "status": status])
-        try? deps.database.setJobState(job.jobId, .delivered, now: now, resultPath: resultPath)
-        work.removeAll()
-        logger.info("job delivered", metadata: ["type": .string(manifest.type), "status": .string(status)])
-    }
-
-    func failAdministrative(job: JobRecord, manifest: JobManifest, code: String, message: String, retryable: Bool, logger: Logger) {
-        let jobId = job.jobId
-        let work = layout.workFiles(jobId)
-        let report = layout.failed + "/\(jobId).error.json"
-        // The report first: a crash before the manifest leaves work/ is finished from it with the
-        // real code (runAdministrative), and so is one after (processAdministrative).
-        if failureReport(of: job)?.code != code {
-            do {
-                try Self.writeError(jobId: jobId, code: code, message: message, retryable: retryable, to: report, at: now, replacingOwn: true)
-            } catch {
-                logger.error("cannot write the error report", metadata: ["path": .string(report), "error": .string("\(error)")])
-            }
-        }
-        if SpoolFiles.isRegularFile(work.manifest) {
-            _ = try? SpoolFiles.move(work.manifest, to: layout.failed + "/\(jobId).json")
-            SpoolFiles.fsyncDirectory(layout.failed)
-        }
-        // Once: a crash after the event and before the state change makes the daemon come here again.
-        if !jobFailureAudited(jobId: jobId, code: code) {
-            auditAdministrative(.jobFailed, manifest, outcome: "failure", details: ["code": code, "message": message, "type": manifest.type], once: false)
-        }
-        try? deps.database.setJobState(jobId, .failed, now: now, errorCode: code, resultPath: report)
-        work.removeAll()
-        logger.warning("job failed", metadata: ["code": .string(code), "type": .string(manifest.type)])
-    }
-
     // MARK: - Helpers
 
-    /// How long an administrative job waits for another one of the same device (docs/spool.md)
-    /// before it is scheduled for a retry instead.
+    /// How long an administrative job waits for another job or command of the same device
+    /// (docs/spool.md) before it is scheduled for a retry instead, and how often it looks.
     static let deviceWaitSeconds: TimeInterval = 10
-
-    /// Takes the device's slot (bookkeeping key `intake-device:<id>`: not a job in flight),
-    /// polling every 20 ms for up to `deviceWaitSeconds`; false when it stayed taken.
-    func acquireDevice(_ key: String) async -> Bool {
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(Self.deviceWaitSeconds * 1e9)
-        while !bookkeeping.begin(key) {
-            guard DispatchTime.now().uptimeNanoseconds < deadline else { return false }
-            do { try await Task.sleep(nanoseconds: 20_000_000) } catch { return false }
-        }
-        return true
-    }
+    static let devicePollSeconds: TimeInterval = 0.02
 
     /// The error report failAdministrative wrote for this job (it is written before the manifest
     /// leaves work/). A report written before the job was claimed (an earlier rejected file of
@@ -503,40 +377,18 @@ extension JobPipeline {
         auditAdministrative(.certificateRevoked, manifest, serial: serial, userId: userId, deviceId: deviceId, details: details, once: false)
     }
 
-    /// Serials another job or command recorded as revoked, enrolled or renewed since `job` was
-    /// claimed: not this job's work, even when they fall in its time window.
-    func auditedSerialsOfOthers(since job: JobRecord, types: [AuditEventType]) -> Set<String> {
-        var serials: Set<String> = []
-        for type in types {
-            var q = AuditLog.Query()
-            q.type = type.rawValue
-            q.since = job.createdAt.addingTimeInterval(-1)
-            for event in (try? deps.audit.query(q)) ?? [] where event.jobId != job.jobId {
-                if let serial = event.certificateSerial { serials.insert(serial) }
-            }
-        }
-        return serials
-    }
-
-    func certificatesIssuedByOthers(since job: JobRecord) -> Set<String> {
-        auditedSerialsOfOthers(since: job, types: [.certificateEnrolled, .certificateRenewed])
-    }
-
-    /// Certificates of the device an earlier attempt of `job` revoked and marked before a crash:
-    /// marked revoked at or after the job's claim and not recorded as revoked by anyone else.
-    func revokedByEarlierAttempt(of job: JobRecord, deviceId: String) throws -> [CertificateRecord] {
-        let candidates = try deps.database.certificates(deviceId: deviceId)
-            .filter { $0.status == .revoked && ($0.revokedAt.map { $0 >= job.createdAt } ?? false) }
-        guard !candidates.isEmpty else { return [] }
-        let others = auditedSerialsOfOthers(since: job, types: [.certificateRevoked])
-        return candidates.filter { !others.contains($0.serial) }
-    }
-
     /// The job row: user and device from the manifest (for a revoke by serial, from the certificate).
-    func administrativeRecord(_ manifest: JobManifest, digest: String) -> JobRecord {
+    /// `attemptUnderWay`: claimed by this instance now, which runs it at once.
+    func administrativeRecord(_ manifest: JobManifest, digest: String, attemptUnderWay: Bool) -> JobRecord {
         let (userId, deviceId) = subjects(of: manifest)
-        return JobRecord(jobId: manifest.jobId, spool: layout.name, state: .claimed, documentSha256: digest,
-                         userId: userId ?? "", deviceId: deviceId ?? "", now: now)
+        var record = JobRecord(jobId: manifest.jobId, spool: layout.name, state: .claimed, documentSha256: digest,
+                               userId: userId ?? "", deviceId: deviceId ?? "", now: now)
+        if attemptUnderWay {
+            record.attemptInProgress = true
+            record.owner = Self.instanceId
+            record.leaseUntil = now.addingTimeInterval(Self.attemptLease)
+        }
+        return record.applying(AdministrativeJob(claimed: manifest.jobId), now: now)
     }
 
     func subjects(of manifest: JobManifest) -> (userId: String?, deviceId: String?) {
@@ -576,15 +428,10 @@ extension JobPipeline {
 
     /// Code, message and retryability of a failure, for the services' error types.
     static func describeAdministrative(_ error: any Error) -> (code: String, message: String, retryable: Bool) {
-        switch error {
-        case let e as CertificateAuthorityError: return (e.code.rawValue, e.message, e.retryable)
-        case let e as SCAError: return (e.code, e.message, e.retryable)
-        case let e as StateStoreError: return (e.code, e.message, false)
-        case let e as SpoolError: return (e.code, e.message, e.retryable)
-        default:
-            let (code, message) = describe(error)
-            if code == "internal" { return (code, "an internal error occurred; the job did not complete (see the daemon log)", false) }
-            return (code, message, false)
+        let failure = classify(error)
+        if failure.code == SystemErrorCodes.internal {
+            return (failure.code, "an internal error occurred; the job did not complete (see the daemon log)", false)
         }
+        return failure
     }
 }

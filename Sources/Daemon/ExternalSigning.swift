@@ -1,6 +1,7 @@
 import Audit
 import Crypto
 import Foundation
+import JobEngine
 import Jobs
 import Logging
 import PAdES
@@ -46,15 +47,51 @@ struct DeviceSignatureFile: Codable {
 }
 
 extension JobPipeline {
+    /// `prepareExternal`: phase one, as an event for the machine.
+    func prepareExternalStep(row: JobRecord, manifest: SignManifest, resumed: Bool, logger: Logger) async -> SignJobEvent {
+        do {
+            try auditReceived(row: row, manifest: manifest, resumed: resumed)
+            return .prepared(deadline: try await prepareExternal(manifest: manifest, job: row, work: layout.workFiles(row.jobId), logger: logger))
+        } catch {
+            return .stepFailed(failure(error, logger: logger))
+        }
+    }
+
+    /// `awaitSignature`: hands out the DTBS (again: after a restart, a crash or a failed first
+    /// try) from the prepared state, recorded before it appears in pending/; a signature already
+    /// taken into work/ (a crash right after it was taken in) is the event the job waits for.
+    func awaitSignatureStep(row: JobRecord, manifest: SignManifest, logger: Logger) async -> SignJobEvent? {
+        let work = layout.workFiles(row.jobId)
+        if SpoolFiles.isRegularFile(work.signature) { return .signatureArrived }
+        guard let deadline = row.signatureDeadline else {
+            return .stepFailed(JobFailure(code: "external.unknownJob", message: "job \(row.jobId) waits for a signature but has no deadline on record", retryable: false))
+        }
+        do {
+            let data = try SpoolFiles.readRegular(work.externalState, limit: 16 << 20)
+            let state = try JSONDecoder().decode(ExternalSigningState.self, from: data)
+            let pending = makePending(jobId: row.jobId, manifest: manifest, documentSha256: row.documentSha256, state: state, deadline: deadline)
+            // Recorded first (once per job: a crash may have come after the record).
+            try audit(.jobDTBSIssued, manifest: manifest, digest: row.documentSha256, outcome: "info",
+                      details: ["dtbsSha256": pending.dtbsSha256, "expiresAt": pending.expiresAt])
+            // Written whole each time (same bytes from the same state).
+            try writePending(pending)
+            logger.info("data to be signed handed out", metadata: ["deadline": .string(pending.expiresAt)])
+            return .dtbsIssued
+        } catch {
+            return .stepFailed(failure(error, logger: logger, retryableByDefault: true))
+        }
+    }
+
     /// Phase one: checks the device and its certificate, prepares the PDF and the signed
-    /// attributes (signing time frozen now), persists the state in work/<job>.external-state.json and hands out the DTBS.
-    func prepareExternal(manifest: SignManifest, job: JobRecord, work: WorkFiles, logger: Logger) async throws {
+    /// attributes (signing time frozen now) and persists them in work/<job>.external-state.json.
+    /// Returns the deadline of the device's signature.
+    func prepareExternal(manifest: SignManifest, job: JobRecord, work: WorkFiles, logger: Logger) async throws -> Date {
         let deviceId = manifest.signer.deviceId
         guard let device = try deps.database.device(deviceId), device.userId == manifest.signer.userId else {
             throw SpoolError("sca.denied", "The signing authorization was not accepted.")
         }
         guard device.status == .active else {
-            audit(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
+            auditDenial(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
                   details: ["code": device.status == .blocked ? "sca.deviceBlocked" : "sca.deviceRemoved", "reason": "device \(deviceId) is \(device.status.rawValue)"])
             throw SpoolError("sca.denied", "The signing authorization was not accepted. Approve this job again on the registered device; repeated failures block the device.")
         }
@@ -88,48 +125,26 @@ extension JobPipeline {
         try stateWriter.write(Array(try JSONEncoder().encode(state)))
         try stateWriter.commit()
 
-        let deadline = signingTime.addingTimeInterval(configuration.externalSignatureTimeout)
-        // State first, then the pending file: after a crash in between, the restart rewrites the
-        // pending file from the persisted state (same bytes).
-        try deps.database.awaitSignature(job.jobId, deadline: deadline, now: now)
-        let pending = try writePending(jobId: job.jobId, manifest: manifest, documentSha256: job.documentSha256, state: state, deadline: deadline)
-        audit(.jobDTBSIssued, manifest: manifest, digest: job.documentSha256, outcome: "info",
-              details: ["dtbsSha256": pending.dtbsSha256, "expiresAt": pending.expiresAt])
-        logger.info("data to be signed handed out", metadata: ["deadline": .string(pending.expiresAt)])
+        // The runner records the new state (awaitingSignature, with the deadline) before the DTBS
+        // is handed out (the awaitSignature step): after a crash in between, the pending file is written
+        // again from the persisted state (same bytes).
+        return signingTime.addingTimeInterval(configuration.externalSignatureTimeout)
     }
 
-    @discardableResult
-    func writePending(jobId: String, manifest: SignManifest, documentSha256: String, state: ExternalSigningState, deadline: Date) throws -> PendingDTBS {
-        let pending = PendingDTBS(jobId: jobId, deviceId: manifest.signer.deviceId, userId: manifest.signer.userId,
-                                  dtbs: Data(state.dataToBeSigned).base64EncodedString(), dtbsSha256: Hex.encode(Array(SHA256.hash(data: state.dataToBeSigned))),
-                                  expiresAt: Timestamps.iso8601(deadline), level: manifest.level.rawValue,
-                                  appearance: manifest.appearance, appearanceSha256: manifest.appearanceSha256,
-                                  document: .init(name: manifest.document.file, sha256: documentSha256))
+    func makePending(jobId: String, manifest: SignManifest, documentSha256: String, state: ExternalSigningState, deadline: Date) -> PendingDTBS {
+        PendingDTBS(jobId: jobId, deviceId: manifest.signer.deviceId, userId: manifest.signer.userId,
+                    dtbs: Data(state.dataToBeSigned).base64EncodedString(), dtbsSha256: Hex.encode(Array(SHA256.hash(data: state.dataToBeSigned))),
+                    expiresAt: Timestamps.iso8601(deadline), level: manifest.level.rawValue,
+                    appearance: manifest.appearance, appearanceSha256: manifest.appearanceSha256,
+                    document: .init(name: manifest.document.file, sha256: documentSha256))
+    }
+
+    func writePending(_ pending: PendingDTBS) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let writer = try AtomicFileWriter(path: layout.pending + "/\(jobId).dtbs.json")
+        let writer = try AtomicFileWriter(path: layout.pending + "/\(pending.jobId).dtbs.json")
         try writer.write(Array(try encoder.encode(pending)))
         try writer.commit()
-        return pending
-    }
-
-    /// A job awaiting its signature after a restart or a scheduled retry: complete it if the
-    /// signature was already taken in, else make sure the pending file is there.
-    func resumeExternal(job: JobRecord, manifest: SignManifest, logger: Logger) async {
-        let work = layout.workFiles(job.jobId)
-        if SpoolFiles.isRegularFile(work.signature) {
-            await completeExternalJob(job: job, manifest: manifest, logger: logger)
-            return
-        }
-        if !FileManager.default.fileExists(atPath: layout.pending + "/\(job.jobId).dtbs.json"),
-           let data = FileManager.default.contents(atPath: work.externalState),
-           let state = try? JSONDecoder().decode(ExternalSigningState.self, from: data), let deadline = job.signatureDeadline {
-            if let pending = try? writePending(jobId: job.jobId, manifest: manifest, documentSha256: job.documentSha256, state: state, deadline: deadline) {
-                // Recorded once: the crash may have come before or after the first record.
-                audit(.jobDTBSIssued, manifest: manifest, digest: job.documentSha256, outcome: "info",
-                      details: ["dtbsSha256": pending.dtbsSha256, "expiresAt": pending.expiresAt])
-            }
-        }
     }
 
     /// Phase two: a signature file arrived in signatures/.
@@ -156,82 +171,68 @@ extension JobPipeline {
         let jobId = file.jobId
         // A job a worker holds (phase one still finishing, or being completed) is not refused:
         // the file stays for the next rescan, which decides once the job is free.
-        guard bookkeeping.begin(jobId) else { return }
-        defer { bookkeeping.end(jobId) }
-        guard let job = try? deps.database.job(jobId), job.state == .awaitingSignature else {
-            rejectSignatureFile(path: path, baseName: base, code: "external.unknownJob",
-                                message: "no job \(jobId) is waiting for a device signature (unknown or finished)", jobId: jobId)
-            return
-        }
-        var logger = deps.logger
-        logger[metadataKey: "job"] = .string(jobId)
-        logger[metadataKey: "trace"] = .string(TraceID.make())
-        let work = layout.workFiles(jobId)
-        // Phase two is an attempt too (the poison-job guard counts its crashes).
-        do { try deps.database.beginJobAttempt(jobId) } catch {
-            logger.error("marking the attempt in the state database failed; the signature file stays for the next rescan", metadata: ["error": .string("\(error)")])
-            return
-        }
-        defer { endAttemptIfOpen(jobId) }
-        // The prepared state itself is read (and checked) by completeExternalJob.
-        guard let manifest = try? ManifestValidator.parse(try SpoolFiles.readRegular(work.manifest, limit: ManifestValidator.maximumManifestBytes), defaults: configuration.manifestDefaults),
-              SpoolFiles.isRegularFile(work.externalState) else {
-            rejectSignatureFile(path: path, baseName: base, code: "external.unknownJob", message: "the prepared state of job \(jobId) is missing", jobId: jobId)
-            return
-        }
-        do {
-            // Never beside or over a signature already taken in (its completion may be retried).
-            guard try SpoolFiles.claim(path, to: work.signature) else {
-                rejectSignatureFile(path: path, baseName: base + ".duplicate", code: "external.duplicateSignature",
-                                    message: "job \(jobId) already has a device signature being processed (its completion is retried); this one was not used. Nothing to do: the job ends in done/ or with failed/\(jobId).error.json", jobId: jobId)
+        await withJob(jobId) { row, logger in
+            let work = layout.workFiles(jobId)
+            guard row.state == .awaitingSignature, row.mode != nil || isSignJob(row) else {
+                rejectSignatureFile(path: path, baseName: base, code: "external.unknownJob",
+                                    message: "no job \(jobId) is waiting for a device signature (unknown or finished)", jobId: jobId)
                 return
             }
-        } catch {
-            logger.error("taking in the signature file failed; it stays in signatures/", metadata: ["error": .string("\(error)")])
-            return
+            guard SpoolFiles.isRegularFile(work.manifest), SpoolFiles.isRegularFile(work.externalState) else {
+                rejectSignatureFile(path: path, baseName: base, code: "external.unknownJob", message: "the prepared state of job \(jobId) is missing", jobId: jobId)
+                return
+            }
+            do {
+                // Never beside or over a signature already taken in (its completion may be retried).
+                guard try SpoolFiles.claim(path, to: work.signature) else {
+                    rejectSignatureFile(path: path, baseName: base + ".duplicate", code: "external.duplicateSignature",
+                                        message: "job \(jobId) already has a device signature being processed (its completion is retried); this one was not used. Nothing to do: the job ends in done/ or with failed/\(jobId).error.json", jobId: jobId)
+                    return
+                }
+            } catch {
+                logger.error("taking in the signature file failed; it stays in signatures/", metadata: ["error": .string("\(error)")])
+                return
+            }
+            SpoolFiles.fsyncDirectory(layout.work)
+            // A crash from here on: the job's awaitSignature action finds the signature in work/.
+            await run(row, event: .signatureArrived, manifest: nil, resumed: false, logger: logger)
         }
-        SpoolFiles.fsyncDirectory(layout.work)
-        // The deadline applies to the signature's arrival; completion may be retried later.
-        if let deadline = job.signatureDeadline, now > deadline {
-            fail(jobId: jobId, manifest: manifest, code: "external.expired",
-                 message: "the device signature arrived after the deadline \(Timestamps.iso8601(deadline)); submit the job again", retryable: false, logger: logger)
-            return
-        }
-        await completeExternalJob(job: job, manifest: manifest, logger: logger)
     }
 
-    /// Verifies the signature in work/<job>.signature.json over the issued DTBS and completes,
-    /// checks and delivers the PDF. Infrastructure failures (TSA unreachable) are retried: the
-    /// user already approved on the phone.
-    func completeExternalJob(job: JobRecord, manifest: SignManifest, logger: Logger) async {
+    /// `completeExternal`: verifies the signature in work/<job>.signature.json over the issued
+    /// DTBS and completes and checks the PDF. Infrastructure failures (TSA unreachable) are
+    /// retried: the user already approved on the phone.
+    func completeExternalStep(row job: JobRecord, manifest: SignManifest, logger: Logger) async -> SignJobEvent {
         let jobId = job.jobId
         let work = layout.workFiles(jobId)
-        guard let stateData = FileManager.default.contents(atPath: work.externalState),
+        guard let stateData = try? SpoolFiles.readRegular(work.externalState, limit: 16 << 20),
               let state = try? JSONDecoder().decode(ExternalSigningState.self, from: stateData) else {
-            fail(jobId: jobId, manifest: manifest, code: "external.unknownJob", message: "the prepared state of job \(jobId) is missing", retryable: false, logger: logger)
-            return
+            return .stepFailed(JobFailure(code: "external.unknownJob", message: "the prepared state of job \(jobId) is missing", retryable: false))
         }
         guard let sigData = try? SpoolFiles.readRegular(work.signature, limit: 64 * 1024),
               let file = try? JSONDecoder().decode(DeviceSignatureFile.self, from: sigData) else {
-            fail(jobId: jobId, manifest: manifest, code: "external.malformedSignature", message: "the signature file of job \(jobId) cannot be read", retryable: false, logger: logger)
-            return
+            return .stepFailed(JobFailure(code: "external.malformedSignature", message: "the signature file of job \(jobId) cannot be read", retryable: false))
         }
         // The device and its certificate must still be good now (blocked, removed or revoked
         // between the phases: refused).
-        let device = try? deps.database.device(manifest.signer.deviceId)
+        let device: DeviceRecord?
+        let active: CertificateRecord?
+        do {
+            device = try deps.database.device(manifest.signer.deviceId)
+            active = try deps.database.activeCertificate(deviceId: manifest.signer.deviceId, at: now)
+        } catch {
+            return .stepFailed(failure(error, logger: logger))
+        }
         let certSerial = (try? Certificate(derEncoded: state.certificateDER)).map { Hex.encode(Array($0.serialNumber.bytes)) }
-        let active = try? deps.database.activeCertificate(deviceId: manifest.signer.deviceId, at: now)
         guard let device, device.status == .active, let certSerial, active?.serial == certSerial else {
             let precise = device?.status == .blocked ? "sca.deviceBlocked" : device?.status == .removed ? "sca.deviceRemoved" : "certificate.notActive"
-            audit(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
+            auditDenial(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
                   details: ["code": precise, "reason": "between the phases the device became \(device?.status.rawValue ?? "unknown") or its certificate \(certSerial ?? "?") stopped being the active one"])
-            fail(jobId: jobId, manifest: manifest, code: "sca.denied", message: "The signing authorization was not accepted. Approve this job again on the registered device; repeated failures block the device.", retryable: false, logger: logger)
-            return
+            return .stepFailed(JobFailure(code: "sca.denied", message: "The signing authorization was not accepted. Approve this job again on the registered device; repeated failures block the device.", retryable: false))
         }
         guard let raw = Data(base64Encoded: file.signature), let der = Self.derSignature(Array(raw), format: file.signatureFormat?.uppercased()) else {
             refuseSignature(manifest: manifest, job: job, code: "external.malformedSignature", reason: "the signature is not base64 of a DER or raw P-256 ECDSA signature")
-            fail(jobId: jobId, manifest: manifest, code: "external.malformedSignature", message: "the signature value is not a P-256 ECDSA signature (DER, or raw r||s with signatureFormat JOSE)", retryable: false, logger: logger)
-            return
+            return .stepFailed(JobFailure(code: "external.malformedSignature", message: "the signature value is not a P-256 ECDSA signature (DER, or raw r||s with signatureFormat JOSE)", retryable: false))
         }
         do {
             let output = work.signed
@@ -239,51 +240,43 @@ extension JobPipeline {
             let outcome = try await PDFSigningService().completeExternal(inputPath: work.document, outputPath: output, state: state,
                                                                          signature: der, timestamper: timestamper,
                                                                          expectedDocumentSHA256: job.documentSha256)
-            try? deps.database.recordSuccessfulAuthorization(deviceId: manifest.signer.deviceId, now: now)
-            audit(.jobAuthorized, manifest: manifest, digest: job.documentSha256, details: ["kind": "external-device-signature"])
+            do { try deps.database.recordSuccessfulAuthorization(deviceId: manifest.signer.deviceId, now: now) } catch {
+                logger.warning("resetting the device's failure count failed", metadata: ["error": .string("\(error)")])
+            }
+            try audit(.jobAuthorized, manifest: manifest, digest: job.documentSha256, details: ["kind": "external-device-signature"])
             let last = try await selfCheck(output: output, level: manifest.level, signingTime: now,
                                            approved: (job.documentSha256, outcome.originalLength))
-            audit(.jobSigned, manifest: manifest, digest: job.documentSha256, serial: certSerial, details: ["level": manifest.level.rawValue, "mode": "external"])
+            try audit(.jobSigned, manifest: manifest, digest: job.documentSha256, serial: certSerial, details: ["level": manifest.level.rawValue, "mode": "external"])
             if let genTime = last.timestamp?.genTime {
-                audit(.jobTimestamped, manifest: manifest, digest: job.documentSha256, serial: certSerial, details: ["genTime": genTime])
+                try audit(.jobTimestamped, manifest: manifest, digest: job.documentSha256, serial: certSerial, details: ["genTime": genTime])
             }
-            try deps.database.setJobState(jobId, .signed, now: now)
-            try? FileManager.default.removeItem(atPath: layout.pending + "/\(jobId).dtbs.json")
-            var signedJob = job
-            signedJob.state = .signed
-            try deliver(job: signedJob, manifest: manifest, work: work, logger: logger)
+            return .signed
         } catch let e as PAdESError where e.code == .signatureInvalid {
             refuseSignature(manifest: manifest, job: job, code: "external.badSignature", reason: e.message)
-            fail(jobId: jobId, manifest: manifest, code: "external.badSignature",
-                 message: "the device signature does not verify over the data to be signed with the device certificate; sign the exact DTBS of pending/\(jobId).dtbs.json with the device key", retryable: false, logger: logger)
+            return .stepFailed(JobFailure(code: "external.badSignature",
+                                          message: "the device signature does not verify over the data to be signed with the device certificate; sign the exact DTBS of pending/\(jobId).dtbs.json with the device key",
+                                          retryable: false))
         } catch {
-            let (code, message) = Self.describe(error)
-            let retryable = (error as? TimestampError)?.retryable ?? (error as? SpoolError)?.retryable ?? false
-            if retryable && job.attempts < configuration.maximumRetries {
-                let delay = configuration.retryBase * pow(2, Double(job.attempts))
-                try? deps.database.scheduleJobRetry(jobId, at: now.addingTimeInterval(delay), now: now, errorCode: code)
-                logger.warning("external job will be retried", metadata: ["code": .string(code), "in": .string("\(delay)s")])
-                return
-            }
-            fail(jobId: jobId, manifest: manifest, code: code, message: message, retryable: retryable, logger: logger)
+            return .stepFailed(failure(error, logger: logger))
         }
     }
 
     /// External jobs whose deadline passed without a signature fail with `external.expired`.
-    public func expireAwaitingSignatures() {
-        let jobs = ((try? deps.database.unfinishedJobs(spool: layout.name)) ?? [])
-            .filter { $0.state == .awaitingSignature && ($0.signatureDeadline.map { $0 < now } ?? false) && !bookkeeping.isInFlight($0.jobId) }
+    public func expireAwaitingSignatures() async {
+        let rows: [JobRecord]
+        do { rows = try deps.database.unfinishedJobs(spool: layout.name) } catch {
+            deps.logger.error("reading jobs awaiting a signature failed; looking again at the next rescan", metadata: ["error": .string("\(error)")])
+            return
+        }
+        let due = rows.filter { $0.state == .awaitingSignature && ($0.signatureDeadline.map { $0 < now } ?? false) && !bookkeeping.isInFlight($0.jobId) }
             // A signature taken in before the deadline is being completed (or retried), not late.
-            .filter { !SpoolFiles.isRegularFile(layout.workFiles($0.jobId).signature) }
-        for candidate in jobs {
+            .filter { $0.pendingAction != JobAction.completeExternal.name && !SpoolFiles.isRegularFile(layout.workFiles($0.jobId).signature) }
+        for candidate in due {
             // Held while expiring, and re-read: a worker may have taken the signature in since.
-            guard bookkeeping.begin(candidate.jobId) else { continue }
-            defer { bookkeeping.end(candidate.jobId) }
-            guard let job = try? deps.database.job(candidate.jobId), job.state == .awaitingSignature,
-                  !SpoolFiles.isRegularFile(layout.workFiles(job.jobId).signature) else { continue }
-            guard let manifest = try? ManifestValidator.parse(try SpoolFiles.readRegular(layout.workFiles(job.jobId).manifest, limit: ManifestValidator.maximumManifestBytes), defaults: configuration.manifestDefaults) else { continue }
-            fail(jobId: job.jobId, manifest: manifest, code: "external.expired",
-                 message: "no device signature arrived before the deadline; submit the job again", retryable: false, logger: deps.logger)
+            await withJob(candidate.jobId) { row, logger in
+                guard row.state == .awaitingSignature, !SpoolFiles.isRegularFile(layout.workFiles(row.jobId).signature) else { return }
+                await run(row, event: .deadlinePassed, manifest: nil, resumed: false, logger: logger)
+            }
         }
     }
 
@@ -293,7 +286,7 @@ extension JobPipeline {
     /// key is the approval itself and cannot mismatch, so nothing in external mode counts.
     func refuseSignature(manifest: SignManifest, job: JobRecord, code: String, reason: String) {
         metrics.scaDenied(code: code)
-        audit(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
+        auditDenial(.jobDenied, manifest: manifest, digest: job.documentSha256, outcome: "failure",
               details: ["code": code, "reason": reason, "counted": "false"])
     }
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import SigndCore
 
 /// Watches directories with the kernel's inotify API for files that were closed after writing
 /// or moved in (IN_CLOSE_WRITE | IN_MOVED_TO), delivering file names as an AsyncStream. The
@@ -95,7 +96,10 @@ public final class InotifyWatcher: @unchecked Sendable {
     }
 }
 
-public struct WatcherError: Error, Sendable, CustomStringConvertible {
+public struct WatcherError: SigndError, CustomStringConvertible {
     public let message: String
-    public var description: String { "[spool.watch] \(message)" }
+    public var code: SpoolError.Code { .watch }
+    public var retryable: Bool { false }
+    public var operatorMessage: String { message }
+    public var description: String { "[\(code)] \(message)" }
 }

@@ -41,6 +41,11 @@ public struct PipelineMetrics: Sendable {
 
     /// An SCA approval refused, by its precise code (`sca.documentMismatch`,
     /// `sca.appearanceMismatch`, ...; the job's public code is `sca.denied`).
+    /// An audit record that could not be written (the step waits and is retried).
+    public func auditFailed() {
+        Counter(label: "signd_audit_write_failures_total", dimensions: [("spool", spool)]).increment()
+    }
+
     public func scaDenied(code: String) {
         Counter(label: "signd_sca_denials_total", dimensions: [("spool", spool), ("code", code)]).increment()
     }

@@ -1,5 +1,6 @@
 import Audit
 import Foundation
+import JobEngine
 import Logging
 import SigndCore
 import StateStore

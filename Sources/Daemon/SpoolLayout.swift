@@ -111,11 +111,11 @@ enum SpoolFiles {
         case .failure(.notRegular(let what)):
             throw SpoolError("spool.notRegularFile", "\(path) is \(what), not a regular file (symbolic links and special files are never followed)")
         case .failure(.tooLarge(let size)):
-            throw SpoolError("spool.tooLarge", "\(path) has \(size) bytes; the limit is \(limit)")
+            throw SpoolError(.tooLarge, "\(path) has \(size) bytes; the limit is \(limit)")
         case .failure(.grew):
-            throw SpoolError("spool.io", "\(path) grew while it was read; write it under a temporary name and rename it when it is complete")
+            throw SpoolError(.io, "\(path) grew while it was read; write it under a temporary name and rename it when it is complete")
         case .failure(.io(let reason)):
-            throw SpoolError("spool.io", "cannot read \(path): \(reason)")
+            throw SpoolError(.io, "cannot read \(path): \(reason)")
         }
     }
 
@@ -134,7 +134,7 @@ enum SpoolFiles {
             if try claim(from, to: destination) { return destination }
             destination = ext.isEmpty ? "\(base).\(n)" : "\(base).\(n).\(ext)"
         }
-        throw SpoolError("spool.io", "cannot move \(from) to \(target): 10,000 numbered names are taken; clear out \((target as NSString).deletingLastPathComponent)")
+        throw SpoolError(.io, "cannot move \(from) to \(target): 10,000 numbered names are taken; clear out \((target as NSString).deletingLastPathComponent)")
     }
 
     /// Rename that never replaces: false when the target exists. The no-replace rename
@@ -152,7 +152,7 @@ enum SpoolFiles {
             error = errno
         }
         if error == EEXIST { return false }
-        throw SpoolError("spool.io", "cannot move \(from) to \(target): \(String(cString: strerror(error))); check the spool's permissions and free space")
+        throw SpoolError(.io, "cannot move \(from) to \(target): \(String(cString: strerror(error))); check the spool's permissions and free space")
     }
 
     static func isSymlink(_ path: String) -> Bool { FileStatus(path: path)?.kind == .symlink }
@@ -163,14 +163,44 @@ enum SpoolFiles {
     }
 }
 
-public struct SpoolError: Error, Sendable, CustomStringConvertible {
-    public let code: String
+/// The one error type of the spool daemon (intake, jobs, delivery), with stable codes; the codes
+/// and what they mean are ``DaemonErrorCodes``.
+public struct SpoolError: SigndError, CustomStringConvertible {
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public init(stringLiteral value: String) { self.rawValue = value }
+        public var description: String { rawValue }
+
+        public static let io = Code(rawValue: "spool.io")
+        public static let notRegularFile = Code(rawValue: "spool.notRegularFile")
+        public static let tooLarge = Code(rawValue: "spool.tooLarge")
+        public static let watch = Code(rawValue: "spool.watch")
+        public static let documentChanged = Code(rawValue: "document.changed")
+        public static let certificateNone = Code(rawValue: "certificate.none")
+        public static let certificateNotDeviceKey = Code(rawValue: "certificate.notDeviceKey")
+        public static let certificateUserMismatch = Code(rawValue: "certificate.userMismatch")
+        public static let selfCheckFailed = Code(rawValue: "signature.selfCheckFailed")
+        public static let scaDenied = Code(rawValue: "sca.denied")
+        public static let scaUnavailable = Code(rawValue: "sca.unavailable")
+        public static let enrollProfileNotAllowed = Code(rawValue: "enroll.profileNotAllowed")
+        public static let revokeNothingToRevoke = Code(rawValue: "revoke.nothingToRevoke")
+        public static let deviceRevocationIncomplete = Code(rawValue: "device.revocationIncomplete")
+        public static let caUnavailable = Code(rawValue: "ca.unavailable")
+        public static let tsaNotConfigured = Code(rawValue: "tsa.notConfigured")
+        public static let `internal` = Code(rawValue: "internal")
+    }
+    public let code: Code
     public let message: String
     public let retryable: Bool
-    public init(_ code: String, _ message: String, retryable: Bool = false) {
+    public init(_ code: Code, _ message: String, retryable: Bool = false) {
         self.code = code
         self.message = message
         self.retryable = retryable
     }
+    public init(_ code: String, _ message: String, retryable: Bool = false) {
+        self.init(Code(rawValue: code), message, retryable: retryable)
+    }
+    public var operatorMessage: String { message }
     public var description: String { "[\(code)] \(message)" }
 }

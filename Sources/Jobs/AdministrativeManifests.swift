@@ -153,7 +153,7 @@ extension ManifestValidator {
             try validate(m)
             return .revoke(m)
         default:
-            throw ManifestError(code: "manifest.unsupportedType",
+            throw ManifestError(code: .unsupportedType,
                                 message: "manifest type \"\(type)\" is not supported; use one of \(supportedTypes.joined(separator: ", "))")
         }
     }
@@ -166,23 +166,23 @@ extension ManifestValidator {
         switch m.key {
         case .csr:
             guard let csr = m.csr else {
-                throw ManifestError(code: "manifest.missingField", message: "an enroll job with key \"csr\" needs \"csr\" (PEM certificate request)")
+                throw ManifestError(code: .missingField, message: "an enroll job with key \"csr\" needs \"csr\" (PEM certificate request)")
             }
             guard csr.contains("-----BEGIN CERTIFICATE REQUEST-----") || csr.contains("-----BEGIN NEW CERTIFICATE REQUEST-----") else {
-                throw ManifestError(code: "manifest.invalidValue", message: "csr must be a PEM \"CERTIFICATE REQUEST\"")
+                throw ManifestError(code: .invalidValue, message: "csr must be a PEM \"CERTIFICATE REQUEST\"")
             }
             if m.subject != nil {
-                throw ManifestError(code: "manifest.invalidValue", message: "subject is only for key \"cloud\"; with key \"csr\" the subject comes from the CSR")
+                throw ManifestError(code: .invalidValue, message: "subject is only for key \"cloud\"; with key \"csr\" the subject comes from the CSR")
             }
         case .cloud:
             guard let subject = m.subject else {
-                throw ManifestError(code: "manifest.missingField", message: "an enroll job with key \"cloud\" needs \"subject\" (e.g. \"CN=Jan Novak,serialNumber=D-1,C=CZ\")")
+                throw ManifestError(code: .missingField, message: "an enroll job with key \"cloud\" needs \"subject\" (e.g. \"CN=Jan Novak,serialNumber=D-1,C=CZ\")")
             }
             guard !subject.isEmpty, subject.count <= 1024 else {
-                throw ManifestError(code: "manifest.invalidValue", message: "subject must be 1-1024 characters")
+                throw ManifestError(code: .invalidValue, message: "subject must be 1-1024 characters")
             }
             if m.csr != nil {
-                throw ManifestError(code: "manifest.invalidValue", message: "csr is only for key \"csr\"; with key \"cloud\" signd generates the key and the CSR")
+                throw ManifestError(code: .invalidValue, message: "csr is only for key \"csr\"; with key \"cloud\" signd generates the key and the CSR")
             }
         }
     }
@@ -193,13 +193,13 @@ extension ManifestValidator {
         try checkID(m.deviceId, "deviceId")
         if m.action == .register {
             guard let key = m.publicKey else {
-                throw ManifestError(code: "manifest.missingField", message: "a device register job needs \"publicKey\" (PEM \"PUBLIC KEY\" of the device's P-256 key)")
+                throw ManifestError(code: .missingField, message: "a device register job needs \"publicKey\" (PEM \"PUBLIC KEY\" of the device's P-256 key)")
             }
             guard key.contains("-----BEGIN PUBLIC KEY-----") else {
-                throw ManifestError(code: "manifest.invalidValue", message: "publicKey must be a PEM \"PUBLIC KEY\" (SubjectPublicKeyInfo)")
+                throw ManifestError(code: .invalidValue, message: "publicKey must be a PEM \"PUBLIC KEY\" (SubjectPublicKeyInfo)")
             }
         } else if m.publicKey != nil {
-            throw ManifestError(code: "manifest.invalidValue", message: "publicKey is only for action \"register\"")
+            throw ManifestError(code: .invalidValue, message: "publicKey is only for action \"register\"")
         }
     }
 
@@ -207,34 +207,34 @@ extension ManifestValidator {
         try checkID(m.jobId, "jobId")
         switch (m.normalizedSerial, m.deviceId) {
         case (nil, nil):
-            throw ManifestError(code: "manifest.missingField", message: "a revoke job needs \"serial\" or \"deviceId\"")
+            throw ManifestError(code: .missingField, message: "a revoke job needs \"serial\" or \"deviceId\"")
         case (.some, .some):
-            throw ManifestError(code: "manifest.invalidValue", message: "a revoke job names either \"serial\" or \"deviceId\", not both")
+            throw ManifestError(code: .invalidValue, message: "a revoke job names either \"serial\" or \"deviceId\", not both")
         case (.some(let serial), nil):
             guard (1...40).contains(serial.count), serial.unicodeScalars.allSatisfy({ ("0"..."9").contains($0) || ("a"..."f").contains($0) }) else {
-                throw ManifestError(code: "manifest.invalidValue", message: "serial must be 1-40 hex digits (colons and a 0x prefix are allowed)")
+                throw ManifestError(code: .invalidValue, message: "serial must be 1-40 hex digits (colons and a 0x prefix are allowed)")
             }
         case (nil, .some(let device)):
             try checkID(device, "deviceId")
         }
         if let u = m.userId { try checkID(u, "userId") }
         guard RevokeManifest.reasons.contains(m.reason) else {
-            throw ManifestError(code: "manifest.invalidValue", message: "reason \"\(m.reason)\" is not one of \(RevokeManifest.reasons.joined(separator: ", "))")
+            throw ManifestError(code: .invalidValue, message: "reason \"\(m.reason)\" is not one of \(RevokeManifest.reasons.joined(separator: ", "))")
         }
     }
 
     /// JSONDecoder errors mapped to the manifest codes, as ``parse(_:)`` does.
     static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
         do { return try JSONDecoder().decode(T.self, from: data) } catch let DecodingError.keyNotFound(key, ctx) {
-            throw ManifestError(code: "manifest.missingField", message: "missing field \(path(ctx.codingPath + [key]))")
+            throw ManifestError(code: .missingField, message: "missing field \(path(ctx.codingPath + [key]))")
         } catch let DecodingError.typeMismatch(_, ctx) {
-            throw ManifestError(code: "manifest.wrongType", message: "field \(path(ctx.codingPath)) has the wrong type")
+            throw ManifestError(code: .wrongType, message: "field \(path(ctx.codingPath)) has the wrong type")
         } catch let DecodingError.valueNotFound(_, ctx) {
-            throw ManifestError(code: "manifest.wrongType", message: "field \(path(ctx.codingPath)) is null")
+            throw ManifestError(code: .wrongType, message: "field \(path(ctx.codingPath)) is null")
         } catch let DecodingError.dataCorrupted(ctx) {
-            throw ManifestError(code: "manifest.invalidValue", message: "field \(path(ctx.codingPath)) has an invalid value")
+            throw ManifestError(code: .invalidValue, message: "field \(path(ctx.codingPath)) has an invalid value")
         } catch {
-            throw ManifestError(code: "manifest.invalidJSON", message: "the manifest does not match the schema")
+            throw ManifestError(code: .invalidJSON, message: "the manifest does not match the schema")
         }
     }
 }

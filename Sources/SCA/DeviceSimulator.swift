@@ -28,12 +28,12 @@ public struct DeviceSimulator: @unchecked Sendable {
     public init(directory: String) throws {
         let path = directory + "/" + Self.privateKeyFileName
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SCAError(code: "sim.noDevice", message: "no device key at \(path); create one with `signd device-sim create --dir \(directory)`")
+            throw SCAError(code: .simNoDevice, message: "no device key at \(path); create one with `signd device-sim create --dir \(directory)`")
         }
         do {
             privateKey = try P256.Signing.PrivateKey(pemRepresentation: String(decoding: data, as: UTF8.self))
         } catch {
-            throw SCAError(code: "sim.badKey", message: "\(path) is not a PEM EC P-256 private key")
+            throw SCAError(code: .simBadKey, message: "\(path) is not a PEM EC P-256 private key")
         }
         self.directory = directory
     }
@@ -43,7 +43,7 @@ public struct DeviceSimulator: @unchecked Sendable {
     public static func create(directory: String) throws -> DeviceSimulator {
         let keyPath = directory + "/" + privateKeyFileName
         if FileManager.default.fileExists(atPath: keyPath) {
-            throw SCAError(code: "sim.exists", message: "\(keyPath) already exists; use another --dir for a new device, or delete it to start over")
+            throw SCAError(code: .simExists, message: "\(keyPath) already exists; use another --dir for a new device, or delete it to start over")
         }
         let key = P256.Signing.PrivateKey()
         try SecureFile.write(Array(key.pemRepresentation.utf8) + [0x0A], to: keyPath)
@@ -147,7 +147,7 @@ public struct DeviceSimulator: @unchecked Sendable {
         let manifest = SignManifest(jobId: jobId, document: .init(file: fileName, sha256: digest), signer: .init(userId: userId, deviceId: deviceId),
                                     mode: mode, level: level, appearance: appearance, authorization: authorization)
         do { try ManifestValidator.validate(manifest) } catch let e as ManifestError {
-            throw SCAError(code: e.code, message: e.message)
+            throw SCAError(code: e.code.rawValue, message: e.message)
         }
         return manifest
     }
@@ -175,10 +175,10 @@ public struct DeviceSimulator: @unchecked Sendable {
     public func signPending(_ json: Data) throws -> DTBSSignature {
         let pending: PendingDTBS
         do { pending = try JSONDecoder().decode(PendingDTBS.self, from: json) } catch {
-            throw SCAError(code: "sim.badDTBS", message: "the pending file is not JSON with string fields \"jobId\" and \"dtbs\"")
+            throw SCAError(code: .simBadDTBS, message: "the pending file is not JSON with string fields \"jobId\" and \"dtbs\"")
         }
         guard let dtbs = Data(base64Encoded: pending.dtbs), !dtbs.isEmpty else {
-            throw SCAError(code: "sim.badDTBS", message: "\"dtbs\" of job \(pending.jobId) is not base64")
+            throw SCAError(code: .simBadDTBS, message: "\"dtbs\" of job \(pending.jobId) is not base64")
         }
         return DTBSSignature(jobId: pending.jobId, signature: Data(try signDTBS(Array(dtbs))).base64EncodedString())
     }
@@ -188,14 +188,14 @@ public struct DeviceSimulator: @unchecked Sendable {
 public enum FileDigest {
     public static func sha256Hex(path: String) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw SCAError(code: "io.read", message: "cannot open \(path); check that the file exists and is readable")
+            throw SCAError(code: .ioRead, message: "cannot open \(path); check that the file exists and is readable")
         }
         defer { try? handle.close() }
         var hasher = SHA256()
         while true {
             let chunk: Data?
             do { chunk = try handle.read(upToCount: 1 << 20) } catch {
-                throw SCAError(code: "io.read", message: "reading \(path) failed: \(error)")
+                throw SCAError(code: .ioRead, message: "reading \(path) failed: \(error)")
             }
             guard let chunk, !chunk.isEmpty else { break }
             hasher.update(data: chunk)

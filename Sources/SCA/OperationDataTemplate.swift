@@ -23,17 +23,17 @@ public struct OperationDataTemplate: Sendable, Hashable, Codable {
         var rest = Substring(text)
         while let start = rest.range(of: "${") {
             guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
-                throw SCAError(code: "sca.invalidTemplate", message: "operation data template \"\(text)\" has an unterminated ${...}")
+                throw SCAError(code: .invalidTemplate, message: "operation data template \"\(text)\" has an unterminated ${...}")
             }
             let name = String(rest[start.upperBound..<end])
             guard Self.placeholders.contains(name) else {
-                throw SCAError(code: "sca.invalidTemplate", message: "operation data template \"\(text)\" uses unknown placeholder ${\(name)}; known: \(Self.placeholders.map { "${\($0)}" }.joined(separator: ", "))")
+                throw SCAError(code: .invalidTemplate, message: "operation data template \"\(text)\" uses unknown placeholder ${\(name)}; known: \(Self.placeholders.map { "${\($0)}" }.joined(separator: ", "))")
             }
             rest = rest[rest.index(after: end)...]
         }
         let missing = Self.requiredPlaceholders.filter { !text.contains("${\($0)}") }
         guard missing.isEmpty else {
-            throw SCAError(code: "sca.invalidTemplate", message: "operation data template \"\(text)\" lacks \(missing.map { "${\($0)}" }.joined(separator: ", ")); it must contain \(Self.requiredPlaceholders.map { "${\($0)}" }.joined(separator: ", ")) so the approval binds this job, this document, the level and the appearance")
+            throw SCAError(code: .invalidTemplate, message: "operation data template \"\(text)\" lacks \(missing.map { "${\($0)}" }.joined(separator: ", ")); it must contain \(Self.requiredPlaceholders.map { "${\($0)}" }.joined(separator: ", ")) so the approval binds this job, this document, the level and the appearance")
         }
         self.text = text
     }

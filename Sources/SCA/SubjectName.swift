@@ -65,7 +65,7 @@ public enum SubjectName {
     }
 
     static func invalid(_ text: String, _ why: String) -> SCAError {
-        SCAError(code: "subject.invalid", message: "subject \"\(text)\" is not a usable RFC 4514 name: \(why); write e.g. \"CN=Jana Novakova,serialNumber=PNOCZ-1234,C=CZ\"")
+        SCAError(code: .subjectInvalid, message: "subject \"\(text)\" is not a usable RFC 4514 name: \(why); write e.g. \"CN=Jana Novakova,serialNumber=PNOCZ-1234,C=CZ\"")
     }
 
     /// Splits at unescaped `,` (or `;`) into (type, unescaped value) pairs.

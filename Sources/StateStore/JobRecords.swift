@@ -1,22 +1,13 @@
 import Foundation
 import GRDB
+import JobEngine
+
+extension JobState: DatabaseValueConvertible {}
 
 /// Persisted state of a spool job. A job id is claimed once (primary key), so a job is
-/// processed exactly once across crashes and restarts; each step records its state before the
-/// next begins.
-public enum JobState: String, Codable, Sendable, DatabaseValueConvertible {
-    /// Inputs moved to work/<job>/; authorization not yet consumed.
-    case claimed
-    /// SCA authorization verified and consumed; must not be re-run.
-    case authorized
-    /// External mode: the data to be signed is in pending/; waiting for the device's signature.
-    case awaitingSignature
-    /// Signed output written (and verified) in work/<job>/; not yet delivered.
-    case signed
-    case delivered
-    case failed
-}
-
+/// processed exactly once across crashes and restarts. The state and the action the job waits
+/// for (`pendingAction`) are written together, with compare-and-set on `version`
+/// (`transitionJob`); recovery re-runs the pending action.
 public struct JobRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "job"
     public var jobId: String
@@ -42,6 +33,20 @@ public struct JobRecord: Codable, Sendable, Hashable, FetchableRecord, Persistab
     public var attemptInProgress: Bool = false
     /// Attempts a crash interrupted (the poison-job guard fails the job at the configured limit).
     public var interruptions: Int = 0
+    /// Sign jobs: `cloud` or `external` (nil for administrative jobs and rows of older versions).
+    public var mode: String?
+    /// The action the job waits for (`JobAction.name`); nil for rows of older versions (derived
+    /// from the state).
+    public var pendingAction: String?
+    /// A `fail` action's message and retryability (its code is `errorCode`).
+    public var failMessage: String?
+    public var failRetryable: Bool = false
+    /// Bumped by every transition: the compare-and-set of `transitionJob`.
+    public var version: Int = 0
+    /// The instance running an attempt, and until when its lease holds (issue 15 adds instances
+    /// that take over expired leases; one instance renews nothing and finds its own leases).
+    public var owner: String?
+    public var leaseUntil: Date?
 
     public init(jobId: String, spool: String, state: JobState, documentSha256: String, userId: String, deviceId: String, now: Date) {
         self.jobId = jobId
@@ -54,6 +59,79 @@ public struct JobRecord: Codable, Sendable, Hashable, FetchableRecord, Persistab
         self.createdAt = now
         self.updatedAt = now
     }
+
+    /// The pending `fail` action's failure, if one is recorded.
+    public var recordedFailure: JobFailure? {
+        guard pendingAction == "fail" || state == .failed, let code = errorCode else { return nil }
+        return JobFailure(code: code, message: failMessage ?? "", retryable: failRetryable)
+    }
+
+    /// The sign job's state machine as this row holds it. `mode` of rows of older versions
+    /// comes from the manifest (`fallbackMode`).
+    public func signJob(fallbackMode: JobMode = .cloud, signatureTaken: Bool = false) -> SignJob {
+        let mode = self.mode.flatMap(JobMode.init(rawValue:)) ?? fallbackMode
+        let failure = recordedFailure
+        return SignJob(id: jobId, mode: mode, state: state, action: pendingAction.flatMap { JobAction(name: $0, failure: failure) },
+                       attempts: attempts, nextAttemptAt: nextAttemptAt, interruptions: interruptions,
+                       signatureDeadline: signatureDeadline, lastFailure: errorCode.map { JobFailure(code: $0, message: failMessage ?? "", retryable: failRetryable) },
+                       signatureTaken: signatureTaken)
+    }
+
+    /// The administrative job's machine as this row holds it (`resultWritten`: older rows keep
+    /// no action; a result in work/ means the change was applied).
+    public func administrativeJob(resultWritten: Bool = false) -> AdministrativeJob {
+        let failure = recordedFailure
+        let progress = JobProgress(attempts: attempts, nextAttemptAt: nextAttemptAt, interruptions: interruptions,
+                                   lastFailure: errorCode.map { JobFailure(code: $0, message: failMessage ?? "", retryable: failRetryable) })
+        return AdministrativeJob(id: jobId, state: state, action: pendingAction.flatMap { AdministrativeAction(name: $0, failure: failure) },
+                                 progress: progress, resultWritten: resultWritten)
+    }
+
+    /// This row with the administrative machine's state applied (the caller persists it).
+    public func applying(_ job: AdministrativeJob, now: Date) -> JobRecord {
+        var row = self
+        row.state = job.state
+        row.pendingAction = job.action.name
+        row.applyProgress(job.progress)
+        row.updatedAt = now
+        return row
+    }
+
+    mutating func applyProgress(_ progress: JobProgress) {
+        attempts = progress.attempts
+        nextAttemptAt = progress.nextAttemptAt
+        interruptions = progress.interruptions
+        if let failure = progress.lastFailure {
+            errorCode = failure.code
+            failMessage = failure.message
+            failRetryable = failure.retryable
+        }
+        if state.isFinal {
+            attemptInProgress = false
+            owner = nil
+            leaseUntil = nil
+        }
+    }
+
+    /// This row with the machine's state applied (the caller persists it).
+    public func applying(_ job: SignJob, now: Date) -> JobRecord {
+        var row = self
+        row.mode = job.mode.rawValue
+        row.state = job.state
+        row.pendingAction = job.action.name
+        row.signatureDeadline = job.signatureDeadline
+        row.applyProgress(job.progress)
+        row.updatedAt = now
+        return row
+    }
+}
+
+/// A transition lost its compare-and-set: the job changed since it was read (another worker,
+/// or another instance, moved it on). The caller reads the job again; it never overwrites.
+public struct JobTransitionConflict: Error, CustomStringConvertible {
+    public let jobId: String
+    public let expectedVersion: Int
+    public var description: String { "job \(jobId) changed since it was read (expected version \(expectedVersion)); not overwritten" }
 }
 
 extension StateDatabase {
@@ -66,6 +144,27 @@ extension StateDatabase {
             }
             try record.insert(db)
             return (true, nil)
+        }
+    }
+
+    /// Writes `row` (state, pending action, counters) if the job is still at `row.version`;
+    /// returns the row as written (version + 1). `JobTransitionConflict` otherwise.
+    @discardableResult
+    public func transitionJob(_ row: JobRecord) throws -> JobRecord {
+        try write { db in
+            var next = row
+            next.version = row.version + 1
+            try db.cachedStatement(sql: """
+                UPDATE job SET state = ?, pendingAction = ?, mode = ?, attempts = ?, nextAttemptAt = ?, errorCode = ?, failMessage = ?,
+                               failRetryable = ?, resultPath = ?, signatureDeadline = ?, interruptions = ?, attemptInProgress = ?,
+                               owner = ?, leaseUntil = ?, updatedAt = ?, version = ?
+                WHERE jobId = ? AND version = ?
+                """).execute(arguments: [next.state.rawValue, next.pendingAction, next.mode, next.attempts, next.nextAttemptAt, next.errorCode,
+                                          next.failMessage, next.failRetryable, next.resultPath, next.signatureDeadline, next.interruptions,
+                                          next.attemptInProgress, next.owner, next.leaseUntil, next.updatedAt, next.version,
+                                          row.jobId, row.version])
+            guard db.changesCount == 1 else { throw JobTransitionConflict(jobId: row.jobId, expectedVersion: row.version) }
+            return next
         }
     }
 
@@ -82,7 +181,8 @@ extension StateDatabase {
         try write { db in
             try db.cachedStatement(sql: """
                 UPDATE job SET state = ?, updatedAt = ?, errorCode = COALESCE(?, errorCode), resultPath = COALESCE(?, resultPath),
-                               nextAttemptAt = NULL, attemptInProgress = CASE WHEN ? THEN 0 ELSE attemptInProgress END
+                               nextAttemptAt = NULL, attemptInProgress = CASE WHEN ? THEN 0 ELSE attemptInProgress END,
+                               version = version + 1
                 WHERE jobId = ?
                 """).execute(arguments: [state.rawValue, now, errorCode, resultPath, final, id])
         }
@@ -91,7 +191,7 @@ extension StateDatabase {
     /// Marks an attempt of the job as under way (a job claimed just now is inserted so).
     public func beginJobAttempt(_ id: String) throws {
         try write { db in
-            try db.cachedStatement(sql: "UPDATE job SET attemptInProgress = 1 WHERE jobId = ? AND attemptInProgress = 0")
+            try db.cachedStatement(sql: "UPDATE job SET attemptInProgress = 1, version = version + 1 WHERE jobId = ? AND attemptInProgress = 0")
                 .execute(arguments: [id])
         }
     }
@@ -99,7 +199,7 @@ extension StateDatabase {
     /// Marks the attempt as ended without a final state (waiting for a retry, a signature, a PDF).
     public func endJobAttempt(_ id: String) throws {
         try write { db in
-            try db.cachedStatement(sql: "UPDATE job SET attemptInProgress = 0 WHERE jobId = ? AND attemptInProgress = 1")
+            try db.cachedStatement(sql: "UPDATE job SET attemptInProgress = 0, owner = NULL, leaseUntil = NULL, version = version + 1 WHERE jobId = ? AND attemptInProgress = 1")
                 .execute(arguments: [id])
         }
     }
@@ -112,6 +212,7 @@ extension StateDatabase {
                   job.state != .delivered, job.state != .failed else { return nil }
             job.attemptInProgress = false
             job.interruptions += 1
+            job.version += 1
             try job.update(db)
             return job.interruptions
         }
@@ -121,7 +222,7 @@ extension StateDatabase {
     /// by a crash keeps its code.
     public func noteJobError(_ id: String, code: String) throws {
         try write { db in
-            try db.execute(sql: "UPDATE job SET errorCode = ? WHERE jobId = ?", arguments: [code, id])
+            try db.execute(sql: "UPDATE job SET errorCode = ?, version = version + 1 WHERE jobId = ?", arguments: [code, id])
         }
     }
 
@@ -132,6 +233,7 @@ extension StateDatabase {
             job.signatureDeadline = deadline
             job.updatedAt = now
             job.attemptInProgress = false
+            job.version += 1
             try job.update(db)
         }
     }
@@ -144,6 +246,7 @@ extension StateDatabase {
             job.errorCode = errorCode
             job.updatedAt = now
             job.attemptInProgress = false
+            job.version += 1
             try job.update(db)
         }
     }

@@ -57,11 +57,17 @@ public struct CertificateRecord: Codable, Sendable, FetchableRecord, Persistable
     public var renewalFailures: Int
     public var nextRenewalAttempt: Date?
     public var createdAt: Date
+    /// The job id or command operation id whose enrollment or renewal stored this certificate
+    /// (unique: one certificate per operation); nil for certificates stored before v8. A job
+    /// resumed after a crash finds what it issued by this column.
+    public var issuedByJob: String?
+    /// The job id or command operation id that marked this certificate revoked; nil before v8.
+    public var revokedByJob: String?
 
     public init(serial: String, deviceId: String, csrId: Int64?, userId: String, der: Data, subject: String, issuer: String,
                 profile: String, notBefore: Date, notAfter: Date, status: CertificateStatus, revokedAt: Date? = nil,
                 revocationReason: String? = nil, supersededBy: String? = nil, renewalFailures: Int = 0,
-                nextRenewalAttempt: Date? = nil, createdAt: Date) {
+                nextRenewalAttempt: Date? = nil, createdAt: Date, issuedByJob: String? = nil, revokedByJob: String? = nil) {
         self.serial = serial.lowercased()
         self.deviceId = deviceId
         self.csrId = csrId
@@ -79,6 +85,8 @@ public struct CertificateRecord: Codable, Sendable, FetchableRecord, Persistable
         self.renewalFailures = renewalFailures
         self.nextRenewalAttempt = nextRenewalAttempt
         self.createdAt = createdAt
+        self.issuedByJob = issuedByJob
+        self.revokedByJob = revokedByJob
     }
 }
 
@@ -99,4 +107,25 @@ public struct RenewalAttemptRecord: Codable, Sendable, FetchableRecord, MutableP
     public var newSerial: String?
     public var message: String?
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// Who holds a device's lease: a spool job (until it is delivered or failed) or a command.
+public enum DeviceLeaseKind: String, Codable, Sendable, DatabaseValueConvertible {
+    case job, command
+}
+
+/// The one unfinished administrative operation of a device (table `deviceLease`, one row per
+/// device: the primary key is the invariant). Taken before an administrative job or command
+/// changes the device or its certificates; a job's lease ends when the job row reaches
+/// `delivered` or `failed` (a trigger deletes it in that transaction), a command's when the
+/// command releases it or, if it died, at `expiresAt`.
+public struct DeviceLeaseRecord: Codable, Sendable, FetchableRecord, PersistableRecord, Hashable {
+    public static let databaseTableName = "deviceLease"
+    public var deviceId: String
+    /// The job id (`kind` job) or the command's operation id (`kind` command).
+    public var holder: String
+    public var kind: DeviceLeaseKind
+    public var acquiredAt: Date
+    /// Commands only: when a lease the command did not release lapses. Jobs: nil.
+    public var expiresAt: Date?
 }

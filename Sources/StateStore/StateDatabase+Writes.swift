@@ -1,16 +1,6 @@
 import Foundation
 import GRDB
 
-public struct StateStoreError: Error, Sendable, CustomStringConvertible {
-    public let code: String
-    public let message: String
-    public init(code: String, message: String) {
-        self.code = code
-        self.message = message
-    }
-    public var description: String { "[\(code)] \(message)" }
-}
-
 // MARK: - Devices
 
 extension StateDatabase {
@@ -141,6 +131,16 @@ extension StateDatabase {
 
 // MARK: - CSRs, certificates, keys
 
+/// What a newly issued certificate replaces (``StateDatabase/storeIssuedCertificate(_:replacing:sealedCloudKey:)``).
+public enum CertificateReplacement: Sendable, Hashable {
+    /// Nothing: the device must not have a certificate active now (`enroll.exists`).
+    case none
+    /// Whatever is active (re-enrollment with renew).
+    case anyActive
+    /// This certificate, which must still be active (`renewal.superseded`).
+    case renewal(of: String)
+}
+
 extension StateDatabase {
     public func storeCSR(deviceId: String, der: [UInt8], origin: String, now: Date) throws -> CSRRecord {
         try write { db in
@@ -154,14 +154,81 @@ extension StateDatabase {
         try writer.read { try CSRRecord.fetchOne($0, key: id) }
     }
 
-    /// Stores a newly issued certificate as the device's active one; earlier active certificates
-    /// of the device become `superseded` (kept for validating earlier signatures).
-    public func storeIssuedCertificate(_ record: CertificateRecord) throws {
-        try write { db in
-            try db.execute(sql: "UPDATE certificate SET status = 'superseded', supersededBy = ? WHERE deviceId = ? AND status = 'active'",
-                           arguments: [record.serial, record.deviceId])
-            try record.insert(db)
+    /// Stores a newly issued certificate as the device's active one, in one transaction with
+    /// what it replaces: the device's active certificates become `superseded` by it (kept for
+    /// validating earlier signatures), and `replacing` is checked in that same transaction:
+    ///
+    /// - `.none`: a certificate of the device that is active at `record.createdAt` refuses the
+    ///   store with `enroll.exists` (an enrollment without renew).
+    /// - `.anyActive`: re-enrollment.
+    /// - `.renewal(of:)`: the renewed certificate must still be active (else `renewal.superseded`:
+    ///   re-enrolled, revoked or expired meanwhile); the `renewed` attempt is recorded too.
+    ///
+    /// A REMOVED device gets none (`device.removed`).
+    /// `sealedCloudKey`: cloud mode's new sealed key, stored with its certificate (never one
+    /// without the other). The schema backs this up: a second active certificate of the device
+    /// and profile is `enroll.exists`, a second certificate of one `issuedByJob` is
+    /// `certificate.issuedTwice`. Returns the serials superseded.
+    @discardableResult
+    public func storeIssuedCertificate(_ record: CertificateRecord, replacing: CertificateReplacement = .anyActive,
+                                       sealedCloudKey: String? = nil) throws -> [String] {
+        let at = record.createdAt
+        do {
+            return try write { db in
+                // A removed device gets no new certificate: `remove` marks it REMOVED before it
+                // lists what to revoke, so a certificate stored before that is revoked with the
+                // others, and none can be stored after.
+                if try DeviceRecord.fetchOne(db, key: record.deviceId)?.status == .removed {
+                    throw StateStoreError(code: .deviceRemoved, message: "device \(record.deviceId) was removed; certificate \(record.serial) was not stored")
+                }
+                let active = try CertificateRecord
+                    .filter(Column("deviceId") == record.deviceId && Column("status") == CertificateStatus.active.rawValue)
+                    .order(Column("createdAt"), Column("serial"))
+                    .fetchAll(db)
+                switch replacing {
+                case .none:
+                    if let current = active.last(where: { $0.notBefore <= at && $0.notAfter > at }) {
+                        throw StateStoreError(code: .enrollExists, message: "device \(record.deviceId) already has an active certificate (serial \(current.serial)); re-enroll with renew (spool: \"renew\": true, CLI: --renew)")
+                    }
+                case .anyActive:
+                    break
+                case .renewal(let old):
+                    guard active.contains(where: { $0.serial == old.lowercased() }) else {
+                        throw StateStoreError(code: .renewalSuperseded, message: "certificate \(old) of device \(record.deviceId) is no longer active (re-enrolled, revoked or expired since the renewal began); the renewed certificate \(record.serial) was not stored")
+                    }
+                }
+                try db.execute(sql: "UPDATE certificate SET status = 'superseded', supersededBy = ? WHERE deviceId = ? AND status = 'active'",
+                               arguments: [record.serial, record.deviceId])
+                try record.insert(db)
+                if case .renewal(let old) = replacing {
+                    var attempt = RenewalAttemptRecord(id: nil, serial: old.lowercased(), at: at, outcome: "renewed", newSerial: record.serial, message: nil)
+                    try attempt.insert(db)
+                }
+                if let sealedCloudKey {
+                    try CloudKeyRecord(deviceId: record.deviceId, sealedKey: sealedCloudKey, createdAt: at).save(db)
+                }
+                return active.map(\.serial)
+            }
+        } catch let e as DatabaseError where e.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            let message = e.message ?? ""
+            if message.contains("certificate.issuedByJob") {
+                throw StateStoreError(code: .certificateIssuedTwice, message: "\(record.issuedByJob ?? "this operation") already stored a certificate; certificate \(record.serial) was not stored")
+            }
+            if message.contains("certificate.deviceId") {
+                throw StateStoreError(code: .enrollExists, message: "device \(record.deviceId) already has an active certificate of profile \(record.profile); certificate \(record.serial) was not stored")
+            }
+            throw e
         }
+    }
+
+    /// The certificate the job (or command operation) stored, whatever its status since.
+    public func certificate(issuedByJob jobId: String) throws -> CertificateRecord? {
+        try writer.read { try CertificateRecord.filter(Column("issuedByJob") == jobId).fetchOne($0) }
+    }
+
+    /// The certificates the job (or command operation) marked revoked.
+    public func certificates(revokedByJob jobId: String) throws -> [CertificateRecord] {
+        try writer.read { try CertificateRecord.filter(Column("revokedByJob") == jobId).order(Column("createdAt"), Column("serial")).fetchAll($0) }
     }
 
     public func certificate(serial: String) throws -> CertificateRecord? {
@@ -188,14 +255,19 @@ extension StateDatabase {
         }
     }
 
-    public func markRevoked(serial: String, reason: String, at date: Date) throws {
+    /// Marks the certificate revoked by `job` (the job id or command operation id). One that is
+    /// already marked revoked keeps its first revocation (date, reason, job): the CA too refuses
+    /// a second one.
+    public func markRevoked(serial: String, reason: String, at date: Date, byJob job: String? = nil) throws {
         try write { db in
             guard var cert = try CertificateRecord.fetchOne(db, key: serial.lowercased()) else {
                 throw StateStoreError(code: "certificate.unknown", message: "no certificate with serial \(serial)")
             }
+            guard cert.status != .revoked else { return }
             cert.status = .revoked
             cert.revokedAt = date
             cert.revocationReason = reason
+            cert.revokedByJob = job
             try cert.update(db)
         }
     }
@@ -231,13 +303,6 @@ extension StateDatabase {
             cert.nextRenewalAttempt = retryAt
             try cert.update(db)
             var attempt = RenewalAttemptRecord(id: nil, serial: serial, at: now, outcome: "failed", newSerial: nil, message: message)
-            try attempt.insert(db)
-        }
-    }
-
-    public func recordRenewalSuccess(oldSerial: String, newSerial: String, now: Date) throws {
-        try write { db in
-            var attempt = RenewalAttemptRecord(id: nil, serial: oldSerial, at: now, outcome: "renewed", newSerial: newSerial, message: nil)
             try attempt.insert(db)
         }
     }

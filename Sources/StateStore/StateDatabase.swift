@@ -171,6 +171,25 @@ public final class StateDatabase: Sendable {
                 t.add(column: "interruptions", .integer).notNull().defaults(to: 0)
             }
         }
+        m.registerMigration("v7-job-engine") { db in
+            // The job engine's state machine (JobEngine.SignJob): the action a job waits for is
+            // persisted with its state, with a version for compare-and-set and an owner and lease
+            // for the attempt under way. Rows of older versions keep pendingAction NULL: the
+            // action is derived from their state when they are read.
+            try db.alter(table: "job") { t in
+                t.add(column: "mode", .text)
+                t.add(column: "pendingAction", .text)
+                t.add(column: "failMessage", .text)
+                t.add(column: "failRetryable", .boolean).notNull().defaults(to: false)
+                t.add(column: "version", .integer).notNull().defaults(to: 0)
+                t.add(column: "owner", .text)
+                t.add(column: "leaseUntil", .datetime)
+            }
+            // Jobs due for their next step (the retry scan), without walking finished jobs.
+            try db.create(index: "job_on_spool_state", on: "job", columns: ["spool", "state"])
+        }
+        // Unique indexes and the device lease (StateDatabase+Invariants.swift).
+        m.registerMigration("v8-invariants", migrate: migrateV8Invariants)
         return m
     }
 }

@@ -2,6 +2,7 @@ import Audit
 import Foundation
 import Hummingbird
 import NIOCore
+import SigndCore
 
 /// `GET /audit/events`: the filters of `signd audit query` (job, user, device, type, since,
 /// until) as query parameters, a JSON array as the answer. Protected by HTTP Basic credentials
@@ -76,7 +77,10 @@ enum AuditHTTP {
     }
 }
 
-struct AuditHTTPConfigurationError: Error, CustomStringConvertible {
+struct AuditHTTPConfigurationError: SigndError, CustomStringConvertible {
     let message: String
-    var description: String { "[config.auditHTTP] \(message)" }
+    var code: ConfigurationError.Code { .auditHTTP }
+    var retryable: Bool { false }
+    var operatorMessage: String { message }
+    var description: String { "[\(code)] \(message)" }
 }

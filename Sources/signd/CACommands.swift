@@ -41,10 +41,18 @@ struct CACommand: AsyncParsableCommand {
                 let ca = try Composition.certificateAuthority(dataDirectory: dir, configuration: try config.load())
                 let now = Date()
                 let serialHex = serial.lowercased()
-                try await ca.revoke(serialHex: serialHex, reason: r, at: now)
                 let db = try Composition.database(dir)
                 let record = try db.certificate(serial: serialHex)
-                if record != nil { try db.markRevoked(serial: serialHex, reason: r.rawValue, at: now) }
+                if let record {
+                    // A device certificate: one administrative operation of the device at a time.
+                    let operation = CommandLease.operationId("ca-revoke")
+                    try await CommandLease.holdingDevice(record.deviceId, database: db, operation: operation) {
+                        try await ca.revoke(serialHex: serialHex, reason: r, at: now)
+                        try db.markRevoked(serial: serialHex, reason: r.rawValue, at: now, byJob: operation)
+                    }
+                } else {
+                    try await ca.revoke(serialHex: serialHex, reason: r, at: now)
+                }
                 try Composition.audit(dir).append(AuditEntry(type: .certificateRevoked, userId: record?.userId, deviceId: record?.deviceId,
                                                              certificateSerial: serialHex, details: ["reason": r.rawValue]))
                 print("revoked \(serialHex) (\(r.rawValue))")
@@ -86,22 +94,31 @@ struct EnrollCommand: AsyncParsableCommand {
             let dir = try data.ensureExists()
             let configuration = try config.load()
             let enrollment = try Composition.enrollment(dataDirectory: dir, configuration: configuration)
-            let existing = try enrollment.database.activeCertificate(deviceId: device, at: Date())
-            if existing != nil && !renew {
-                throw LifecycleError(code: "enroll.exists", message: "device \(device) already has an active certificate (serial \(existing!.serial)); pass --renew to re-enroll")
+            let database = enrollment.database
+            let operation = CommandLease.operationId("enroll")
+            // One administrative operation of the device at a time (daemon jobs included); the
+            // enroll.exists decision is taken again where the certificate is stored.
+            try await CommandLease.holdingDevice(device, database: database, operation: operation) {
+                if !renew, let existing = try database.activeCertificate(deviceId: device, at: Date()) {
+                    throw LifecycleError(code: .enrollExists, message: "device \(device) already has an active certificate (serial \(existing.serial)); pass --renew to re-enroll")
+                }
+                let replacing: CertificateReplacement = renew ? .anyActive : .none
+                let issued: IssuedCertificate
+                if cloud {
+                    guard let subject else { throw ValidationError("--cloud needs --subject \"CN=...\"") }
+                    issued = try await enrollment.enrollCloud(userId: user, deviceId: device, subject: try SubjectName.parse(subject), profile: profile,
+                                                              operation: operation, replacing: replacing)
+                } else {
+                    issued = try await enrollment.enrollExternal(userId: user, deviceId: device, csrDER: try CSRFile.read(csr!), profile: profile,
+                                                                 operation: operation, replacing: replacing)
+                }
+                let serial = Hex.encode(issued.certificate.serialNumber.bytes)
+                let superseded = try database.certificates(deviceId: device).last(where: { $0.supersededBy == serial })?.serial
+                try Composition.audit(dir).append(AuditEntry(type: .certificateEnrolled, userId: user, deviceId: device, certificateSerial: serial,
+                                                             details: ["profile": profile, "mode": cloud ? "cloud" : "external", "renew": String(renew),
+                                                                       "superseded": superseded ?? "", "operation": operation]))
+                print(try PEM.encode([issued.certificate] + issued.chain), terminator: "")
             }
-            let issued: IssuedCertificate
-            if cloud {
-                guard let subject else { throw ValidationError("--cloud needs --subject \"CN=...\"") }
-                issued = try await enrollment.enrollCloud(userId: user, deviceId: device, subject: try SubjectName.parse(subject), profile: profile)
-            } else {
-                issued = try await enrollment.enrollExternal(userId: user, deviceId: device, csrDER: try CSRFile.read(csr!), profile: profile)
-            }
-            let serial = Hex.encode(issued.certificate.serialNumber.bytes)
-            try Composition.audit(dir).append(AuditEntry(type: .certificateEnrolled, userId: user, deviceId: device, certificateSerial: serial,
-                                                         details: ["profile": profile, "mode": cloud ? "cloud" : "external", "renew": String(renew),
-                                                                   "superseded": existing?.serial ?? ""]))
-            print(try PEM.encode([issued.certificate] + issued.chain), terminator: "")
         }
     }
 }
@@ -169,6 +186,38 @@ enum RenewalAudit {
             let cert = try database.certificate(serial: f.serial)
             try audit.append(AuditEntry(type: .certificateRenewalFailed, userId: cert?.userId, deviceId: cert?.deviceId, certificateSerial: f.serial,
                                         outcome: "failure", details: ["code": f.code, "retryable": String(f.retryable)]))
+        }
+    }
+}
+
+/// A command's hold on a device: the state database's device lease, shared with the daemon's
+/// administrative jobs of every spool (docs/architecture.md, "Invariants in the state
+/// database"). Waits up to 10 s for a job or command that holds it, then fails with
+/// `device.busy`; released when the command ends, and lapses after 15 minutes if the command
+/// was killed.
+enum CommandLease {
+    static let waitSeconds: TimeInterval = 10
+    static let pollSeconds: TimeInterval = 0.05
+    static let lapseSeconds: TimeInterval = 15 * 60
+
+    /// `cli-<command>:<uuid>`: the operation id stored as issuedByJob / revokedByJob.
+    static func operationId(_ command: String) -> String { "cli-\(command):" + UUID().uuidString.lowercased() }
+
+    static func holdingDevice<T>(_ deviceId: String, database: StateDatabase, operation: String,
+                                 _ body: () async throws -> T) async throws -> T {
+        let holder = DeviceLeaseHolder.command(operation, expiresAt: Date().addingTimeInterval(lapseSeconds))
+        let outcome = try await database.waitForDeviceLease(deviceId, for: holder, attempts: Int(waitSeconds / pollSeconds), pollInterval: pollSeconds,
+                                                            now: { Date() }, sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) })
+        if case .busy(let other) = outcome {
+            throw StateStoreError(code: .deviceBusy, message: "device \(deviceId) is busy with administrative job or command \(other); try again when it has finished (signd jobs: see the spool's work/)")
+        }
+        do {
+            let result = try await body()
+            try? database.releaseDeviceLease(deviceId, holder: operation)
+            return result
+        } catch {
+            try? database.releaseDeviceLease(deviceId, holder: operation)
+            throw error
         }
     }
 }

@@ -43,7 +43,10 @@ enum CLIErrors {
         case let e as SecretError: text = e.description
         case let e as any CustomStringConvertible where e.description.hasPrefix("["):
             text = e.description // every signd error type prints "[code] message"
-        default: text = "[internal] \(error)"
+        case let e as any SigndError: text = "[\(e.codeString)] \(e.operatorMessage)"  // e.g. SQLite errors (state.*)
+        default:
+            let failure = classify(error)  // storage.full, system.descriptorsExhausted, else internal
+            text = failure.code == SystemErrorCodes.internal ? "[internal] \(error)" : "[\(failure.code)] \(failure.message)"
         }
         FileHandle.standardError.write(Data(("error: " + text + "\n").utf8))
     }

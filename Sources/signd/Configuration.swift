@@ -5,6 +5,7 @@ import Daemon
 import Foundation
 import Jobs
 import SCA
+import SigndCore
 
 /// The configuration file (JSON, `--config FILE` or `$SIGND_CONFIG`), documented key by key in
 /// docs/configuration.md. Every key has a default, so no file is needed. Selected keys can be
@@ -105,9 +106,9 @@ struct SigndConfiguration: Codable, Sendable {
             let all = try decoder.container(keyedBy: AnyKey.self)
             for key in all.allKeys.map(\.stringValue).sorted() where CodingKeys(stringValue: key) == nil {
                 if Self.isCredentialKey(key) {
-                    throw ConfigurationError("config.secretInFile", "sca.powerauth.\(key): PowerAuth credentials are not read from the configuration file; remove it and set SIGND_POWERAUTH_USER and SIGND_POWERAUTH_PASSWORD (or SIGND_POWERAUTH_USER_FILE / SIGND_POWERAUTH_PASSWORD_FILE naming files that hold them) in the environment")
+                    throw ConfigurationError(.secretInFile, "sca.powerauth.\(key): PowerAuth credentials are not read from the configuration file; remove it and set SIGND_POWERAUTH_USER and SIGND_POWERAUTH_PASSWORD (or SIGND_POWERAUTH_USER_FILE / SIGND_POWERAUTH_PASSWORD_FILE naming files that hold them) in the environment")
                 }
-                throw ConfigurationError("config.invalidValue", "sca.powerauth.\(key) is not a known key; known: \(CodingKeys.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ConfigurationError(.invalidValue, "sca.powerauth.\(key) is not a known key; known: \(CodingKeys.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             let c = try decoder.container(keyedBy: CodingKeys.self)
             url = try c.decodeIfPresent(String.self, forKey: .url)
@@ -117,7 +118,7 @@ struct SigndConfiguration: Codable, Sendable {
             verifyDeviceSignatures = try c.decodeIfPresent(Bool.self, forKey: .verifyDeviceSignatures)
             if let url, let parts = URLComponents(string: url), parts.user != nil || parts.password != nil {
                 // Not echoed: the value holds the credential.
-                throw ConfigurationError("config.secretInFile", "sca.powerauth.url carries user info (user:password@); PowerAuth credentials are not read from the configuration file; remove them from the URL and set SIGND_POWERAUTH_USER and SIGND_POWERAUTH_PASSWORD (or their *_FILE forms) in the environment")
+                throw ConfigurationError(.secretInFile, "sca.powerauth.url carries user info (user:password@); PowerAuth credentials are not read from the configuration file; remove them from the URL and set SIGND_POWERAUTH_USER and SIGND_POWERAUTH_PASSWORD (or their *_FILE forms) in the environment")
             }
         }
     }
@@ -162,7 +163,7 @@ struct SigndConfiguration: Codable, Sendable {
                                 ("SIGND_RETENTION_FAILED_DAYS", \Retention.failedDays), ("SIGND_RETENTION_INTERVAL_SECONDS", \Retention.intervalSeconds)] {
             guard let v = environment[variable] else { continue }
             guard let number = Double(v.trimmingCharacters(in: .whitespaces)) else {
-                throw ConfigurationError("config.invalidValue", "\(variable) '\(v)' is not a number")
+                throw ConfigurationError(.invalidValue, "\(variable) '\(v)' is not a number")
             }
             config.retention = config.retention ?? Retention()
             config.retention?[keyPath: key] = number
@@ -194,7 +195,7 @@ struct SigndConfiguration: Codable, Sendable {
             for (name, value) in [("doneDays", retention?.doneDays), ("archiveDays", retention?.archiveDays), ("failedDays", retention?.failedDays)] {
                 guard let value else { continue }
                 guard value.isFinite, value >= 0 else {
-                    throw ConfigurationError("config.invalidValue", "retention.\(name) is \(value); it must be 0 (keep forever) or a positive number of days")
+                    throw ConfigurationError(.invalidValue, "retention.\(name) is \(value); it must be 0 (keep forever) or a positive number of days")
                 }
             }
             policy.doneDays = retention?.doneDays
@@ -202,7 +203,7 @@ struct SigndConfiguration: Codable, Sendable {
             policy.failedDays = retention?.failedDays
             if let i = retention?.intervalSeconds {
                 guard i.isFinite, i >= 1 else {
-                    throw ConfigurationError("config.invalidValue", "retention.intervalSeconds is \(i); it must be at least 1 second")
+                    throw ConfigurationError(.invalidValue, "retention.intervalSeconds is \(i); it must be at least 1 second")
                 }
                 policy.interval = i
             }
@@ -214,15 +215,15 @@ struct SigndConfiguration: Codable, Sendable {
     func pipelineConfiguration(_ spool: Spool) throws -> PipelineConfiguration {
         var pc = PipelineConfiguration()
         if let t = spool.documentTimeoutSeconds {
-            guard t.isFinite, t > 0 else { throw ConfigurationError("config.invalidValue", "spools[\(spool.name)].documentTimeoutSeconds is \(t); it must be positive") }
+            guard t.isFinite, t > 0 else { throw ConfigurationError(.invalidValue, "spools[\(spool.name)].documentTimeoutSeconds is \(t); it must be positive") }
             pc.documentTimeout = t
         }
         if let t = spool.externalSignatureTimeoutSeconds {
-            guard t.isFinite, t > 0 else { throw ConfigurationError("config.invalidValue", "spools[\(spool.name)].externalSignatureTimeoutSeconds is \(t); it must be positive") }
+            guard t.isFinite, t > 0 else { throw ConfigurationError(.invalidValue, "spools[\(spool.name)].externalSignatureTimeoutSeconds is \(t); it must be positive") }
             pc.externalSignatureTimeout = t
         }
         if let n = spool.maxInterruptions {
-            guard n >= 1 else { throw ConfigurationError("config.invalidValue", "spools[\(spool.name)].maxInterruptions is \(n); it must be at least 1") }
+            guard n >= 1 else { throw ConfigurationError(.invalidValue, "spools[\(spool.name)].maxInterruptions is \(n); it must be at least 1") }
             pc.maximumInterruptions = n
         }
         pc.maxFailures = try scaConfiguration.maxFailures
@@ -235,7 +236,7 @@ struct SigndConfiguration: Codable, Sendable {
         var level = SignatureLevel.bt
         if let text = spool.level {
             guard let parsed = SignatureLevel(rawValue: text) else {
-                throw ConfigurationError("config.invalidValue", "spools[\(spool.name)].level is '\(text)'; use B-B or B-T")
+                throw ConfigurationError(.invalidValue, "spools[\(spool.name)].level is '\(text)'; use B-B or B-T")
             }
             level = parsed
         }
@@ -246,7 +247,7 @@ struct SigndConfiguration: Codable, Sendable {
                                                             signer: .init(userId: "u", deviceId: "d"), mode: .external, level: level,
                                                             appearance: a, authorization: nil))
             } catch let e as ManifestError {
-                throw ConfigurationError("config.invalidValue", "spools[\(spool.name)].appearance: \(e.message)")
+                throw ConfigurationError(.invalidValue, "spools[\(spool.name)].appearance: \(e.message)")
             }
         }
         return ManifestDefaults(level: level, appearance: spool.appearance)
@@ -262,7 +263,7 @@ struct SigndConfiguration: Codable, Sendable {
             if let v = sca?.maxFailures { s.maxFailures = v }
             if let text = sca?.powerauth?.operationDataTemplate {
                 do { s.operationDataTemplate = try OperationDataTemplate(text) } catch let e as SCAError {
-                    throw ConfigurationError(e.code, "sca.powerauth.operationDataTemplate: \(e.message)")
+                    throw ConfigurationError(e.code.rawValue, "sca.powerauth.operationDataTemplate: \(e.message)")
                 }
             }
             if let v = sca?.powerauth?.verifyDeviceSignatures { s.verifyDeviceSignaturesWithPowerAuth = v }
@@ -282,36 +283,36 @@ struct SigndConfiguration: Codable, Sendable {
         let envURL = variable("SIGND_POWERAUTH_URL")
         guard let url = envURL ?? section?.url else {
             if section != nil {
-                throw ConfigurationError("config.invalidValue", "sca.powerauth is set but has no url: set sca.powerauth.url or SIGND_POWERAUTH_URL, or remove the section")
+                throw ConfigurationError(.invalidValue, "sca.powerauth is set but has no url: set sca.powerauth.url or SIGND_POWERAUTH_URL, or remove the section")
             }
             return nil
         }
         let urlKey = envURL != nil ? "SIGND_POWERAUTH_URL" : "sca.powerauth.url"
         guard let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased(), scheme == "http" || scheme == "https",
               let host = parts.host, !host.isEmpty else {
-            throw ConfigurationError("config.invalidValue", "\(urlKey) must be an http:// or https:// URL with a host (got \(PowerAuthURL.forLogs(url)))")
+            throw ConfigurationError(.invalidValue, "\(urlKey) must be an http:// or https:// URL with a host (got \(PowerAuthURL.forLogs(url)))")
         }
         guard parts.user == nil, parts.password == nil else {
             throw ConfigurationError(envURL != nil ? "powerauth.configuration" : "config.secretInFile", "\(urlKey) carries user info (user:password@); give the PowerAuth credentials as SIGND_POWERAUTH_USER and SIGND_POWERAUTH_PASSWORD (or their *_FILE forms) instead")
         }
         guard parts.query == nil, parts.fragment == nil else {
-            throw ConfigurationError("config.invalidValue", "\(urlKey) must not have a query or fragment: it is the base URL the REST paths are appended to (got \(PowerAuthURL.forLogs(url)))")
+            throw ConfigurationError(.invalidValue, "\(urlKey) must not have a query or fragment: it is the base URL the REST paths are appended to (got \(PowerAuthURL.forLogs(url)))")
         }
         var timeout = section?.timeoutSeconds ?? PowerAuth.defaultTimeoutSeconds
         var timeoutKey = "sca.powerauth.timeoutSeconds"
         if let text = variable("SIGND_POWERAUTH_TIMEOUT") {
             guard let v = Double(text.trimmingCharacters(in: .whitespaces)) else {
-                throw ConfigurationError("config.invalidValue", "SIGND_POWERAUTH_TIMEOUT '\(text)' is not a number of seconds")
+                throw ConfigurationError(.invalidValue, "SIGND_POWERAUTH_TIMEOUT '\(text)' is not a number of seconds")
             }
             timeout = v
             timeoutKey = "SIGND_POWERAUTH_TIMEOUT"
         }
         guard timeout.isFinite, timeout > 0 else {
-            throw ConfigurationError("config.invalidValue", "\(timeoutKey) is \(timeout); it must be a positive number of seconds")
+            throw ConfigurationError(.invalidValue, "\(timeoutKey) is \(timeout); it must be a positive number of seconds")
         }
         let caFile = variable("SIGND_POWERAUTH_CA_FILE") ?? section?.caFile
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
-            throw ConfigurationError("config.invalidValue", "\(variable("SIGND_POWERAUTH_CA_FILE") != nil ? "SIGND_POWERAUTH_CA_FILE" : "sca.powerauth.caFile") \(caFile) cannot be read; it must be a PEM file of the CA certificates that issued PowerAuth's TLS certificate")
+            throw ConfigurationError(.invalidValue, "\(variable("SIGND_POWERAUTH_CA_FILE") != nil ? "SIGND_POWERAUTH_CA_FILE" : "sca.powerauth.caFile") \(caFile) cannot be read; it must be a PEM file of the CA certificates that issued PowerAuth's TLS certificate")
         }
         return PowerAuthClientConfiguration(baseURL: url, credentials: try PowerAuthCredentials.fromEnvironment(environment),
                                             requestTimeout: timeout, trustRootsPEMFile: caFile)
@@ -339,13 +340,28 @@ enum PowerAuthURL {
 }
 
 /// An invalid configuration value, printed as `[code] message` (docs/errors.md).
-struct ConfigurationError: Error, Sendable, CustomStringConvertible {
-    let code: String
+struct ConfigurationError: SigndError, CustomStringConvertible {
+    struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+        let rawValue: String
+        init(rawValue: String) { self.rawValue = rawValue }
+        init(stringLiteral value: String) { self.rawValue = value }
+        var description: String { rawValue }
+        static let invalidValue = Code(rawValue: "config.invalidValue")
+        static let secretInFile = Code(rawValue: "config.secretInFile")
+        /// The audit HTTP endpoint's credentials are incomplete or unreadable.
+        static let auditHTTP = Code(rawValue: "config.auditHTTP")
+    }
+    let code: Code
     let message: String
-    init(_ code: String, _ message: String) {
+    init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
+    init(_ code: String, _ message: String) {
+        self.init(Code(rawValue: code), message)
+    }
+    var retryable: Bool { false }
+    var operatorMessage: String { message }
     var description: String { "[\(code)] \(message)" }
 }
 

@@ -84,7 +84,10 @@ struct DeviceCommand: AsyncParsableCommand {
                 let database = try SCACommandSupport.openState(data)
                 let needsCA = try database.certificates(deviceId: device).contains { $0.status == .active || $0.status == .superseded }
                 let ca: (any CertificateAuthorityService)? = needsCA ? try await makeCertificateAuthority(dataDirectory: dir) : nil
-                report = try await DeviceRegistry(database: database, certificateAuthority: ca).remove(deviceId: device, now: Date())
+                let operation = CommandLease.operationId("device-remove")
+                report = try await CommandLease.holdingDevice(device, database: database, operation: operation) {
+                    try await DeviceRegistry(database: database, certificateAuthority: ca).remove(deviceId: device, now: Date(), operation: operation)
+                }
             } catch {
                 SCACommandSupport.report(error)
                 throw ExitCode(2)

@@ -6,5 +6,5 @@ struct Signd: AsyncParsableCommand {
         commandName: "signd",
         abstract: "PAdES signing daemon and tools for PDF documents.",
         subcommands: [InitCommand.self, SignCommand.self, VerifyCommand.self, TSACommand.self, CACommand.self, EnrollCommand.self,
-                      CertificatesCommand.self, RenewCommand.self, RunCommand.self, SubmitCommand.self, AuditCommand.self, KeysCommand.self, DeviceCommand.self, DeviceSimCommand.self, AuthorizeCommand.self, RetentionCommand.self])
+                      CertificatesCommand.self, RenewCommand.self, RunCommand.self, SubmitCommand.self, AuditCommand.self, KeysCommand.self, DeviceCommand.self, DeviceSimCommand.self, AuthorizeCommand.self, RetentionCommand.self, ErrorsCommand.self])
 }

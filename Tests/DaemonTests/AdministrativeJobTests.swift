@@ -437,6 +437,48 @@ final class AdministrativeJobTests: DaemonTestCase {
         XCTAssertEqual(try f.auditEvents(type: "certificate.enrolled").filter { ($0.jobId ?? "").hasPrefix("race-") }.count, 3)
     }
 
+    /// The device's lease lives in the state database: a job waits for a command (or another
+    /// spool's job) that holds it — polling 10 s, then a retry with `device.busy` — and runs once
+    /// it is released; its own lease ends with its final state.
+    func testJobWaitsForTheDeviceLeaseOfACommand() throws {
+        let f = fixture!
+        try sql("""
+            INSERT INTO deviceLease (deviceId, holder, kind, acquiredAt, expiresAt)
+            VALUES ('\(f.device)', 'cli-enroll:held', 'command', datetime('now'), datetime('now', '+1 hour'))
+            """)
+        let daemon = try f.startDaemon()
+        try dropAdmin(["type": "device", "jobId": "busy-block", "action": "block", "userId": f.user, "deviceId": f.device])
+        let database = f.dataDir + "/state.sqlite"
+        XCTAssertTrue(f.waitUntil(timeout: 30, interval: 0.2) {
+            ((try? f.sqlite(database, "SELECT errorCode FROM job WHERE jobId = 'busy-block'").stdout) ?? "").contains("device.busy")
+        }, "\(f.spoolListing())\n\(f.logs)")
+        XCTAssertNil(f.outcome(of: "busy-block"), "not applied while the command holds the device")
+        XCTAssertEqual(try device(f.device)["status"] as? String, "ACTIVE")
+        try sql("DELETE FROM deviceLease WHERE holder = 'cli-enroll:held'")
+        XCTAssertEqual(try f.waitForOutcome(of: "busy-block"), .done, f.logs)
+        XCTAssertEqual(f.stop(daemon), 0)
+        XCTAssertEqual(try device(f.device)["status"] as? String, "BLOCKED")
+        XCTAssertEqual(try f.sqlite(database, "SELECT COUNT(*) FROM deviceLease").stdout.trimmingCharacters(in: .whitespacesAndNewlines), "0",
+                       "the delivered job's lease ended with it")
+    }
+
+    /// The CLI waits for a job that holds the device too, then refuses with `device.busy`.
+    func testCommandRefusesADeviceHeldByAnUnfinishedJob() throws {
+        let f = fixture!
+        try claimedJobRow("holding-job", device: f.device)
+        try sql("""
+            INSERT INTO deviceLease (deviceId, holder, kind, acquiredAt, expiresAt) VALUES ('\(f.device)', 'holding-job', 'job', datetime('now'), NULL)
+            """)
+        let out = try f.signd(["enroll", "--cloud", "--renew", "--user", f.user, "--device", f.device, "--subject", "CN=Busy", "--data-dir", f.dataDir])
+        XCTAssertEqual(out.status, 2, ProcessRunner.describe(out, "signd enroll"))
+        XCTAssertTrue(out.stderr.contains("[device.busy]") && out.stderr.contains("holding-job"), out.stderr)
+        XCTAssertEqual(try certificates(f.device).count, 1, "nothing was issued")
+        // Once the job has ended, the command runs.
+        try sql("UPDATE job SET state = 'failed' WHERE jobId = 'holding-job'")
+        try f.signdOK(["enroll", "--cloud", "--renew", "--user", f.user, "--device", f.device, "--subject", "CN=Busy", "--data-dir", f.dataDir])
+        XCTAssertEqual(try certificates(f.device).count, 2)
+    }
+
     /// Killed after the certificate was issued (state database) and before `certificate.enrolled`
     /// was recorded: the resumed job reports that certificate and records the event once.
     func testEnrollKilledBeforeItsAuditEventRecordsItOnResume() throws {
@@ -447,6 +489,9 @@ final class AdministrativeJobTests: DaemonTestCase {
         try issueWithoutAudit(["enroll", "--cloud", "--user", f.user, "--device", phone.device,
                                "--subject", "CN=Crash,serialNumber=\(phone.device),C=CZ", "--data-dir", f.dataDir])
         let serial = try XCTUnwrap(try certificates(phone.device).first?["serial"] as? String)
+        // As the job stores it: with its job id (the command's own certificate carries the
+        // command's operation id, and a job never takes another's work for its own).
+        try sql("UPDATE certificate SET issuedByJob = 'enroll-crash' WHERE serial = '\(serial)'")
         try placeInWork(["type": "enroll", "jobId": "enroll-crash", "userId": f.user, "deviceId": phone.device, "key": "cloud",
                          "subject": "CN=Crash,serialNumber=\(phone.device),C=CZ"])
 
@@ -458,6 +503,27 @@ final class AdministrativeJobTests: DaemonTestCase {
         try assertAudited("enroll-crash", service: "certificate.enrolled", user: f.user, device: phone.device, serial: serial)
     }
 
+    /// A job resumed after a crash does not take a certificate another command issued while it
+    /// was down for its own, even with that command's audit event lost: it finds its own work by
+    /// its job id on the certificate, so here nothing, and without renew it is enroll.exists.
+    /// (Inferred from the audit log's time window, this job reported the command's certificate.)
+    func testResumedEnrollDoesNotTakeAnotherCommandsCertificate() throws {
+        let f = fixture!
+        let phone = try NewPhone(fixture: f, name: "other-cmd-phone", user: f.user)
+        try f.signdOK(["device", "register", "--device", phone.device, "--user", f.user, "--public-key", phone.publicKeyPath, "--data-dir", f.dataDir])
+        try claimedJobRow("enroll-notmine", device: phone.device)
+        try issueWithoutAudit(["enroll", "--cloud", "--user", f.user, "--device", phone.device,
+                               "--subject", "CN=Other,serialNumber=\(phone.device),C=CZ", "--data-dir", f.dataDir])
+        try placeInWork(["type": "enroll", "jobId": "enroll-notmine", "userId": f.user, "deviceId": phone.device, "key": "cloud",
+                         "subject": "CN=Other,serialNumber=\(phone.device),C=CZ"])
+
+        let daemon = try f.startDaemon()
+        XCTAssertEqual(try f.waitForOutcome(of: "enroll-notmine"), .failed(code: "enroll.exists"), "\(f.spoolListing())\n\(f.logs)")
+        XCTAssertEqual(f.stop(daemon), 0)
+        XCTAssertEqual(try certificates(phone.device).count, 1)
+        XCTAssertEqual(try f.auditEvents(job: "enroll-notmine", type: "certificate.enrolled").count, 0)
+    }
+
     /// Killed after `device remove` revoked and marked the certificate, before its
     /// `certificate.revoked` event: the resumed job records it and reports it.
     func testDeviceRemoveKilledBeforeRevocationEventRecordsItOnResume() throws {
@@ -466,6 +532,7 @@ final class AdministrativeJobTests: DaemonTestCase {
         try claimedJobRow("remove-crash", device: f.device)
         try issueWithoutAudit(["device", "remove", "--device", f.device, "--data-dir", f.dataDir])
         XCTAssertEqual(try certificates(f.device).first?["status"] as? String, "revoked")
+        try sql("UPDATE certificate SET revokedByJob = 'remove-crash' WHERE serial = '\(serial)'")  // as the job marks it
         try placeInWork(["type": "device", "jobId": "remove-crash", "action": "remove", "userId": f.user, "deviceId": f.device])
 
         let daemon = try f.startDaemon()
@@ -482,6 +549,7 @@ final class AdministrativeJobTests: DaemonTestCase {
         let serial = try XCTUnwrap(try certificates(f.device).first?["serial"] as? String)
         try claimedJobRow("revoke-crash", device: f.device)
         try issueWithoutAudit(["ca", "revoke", "--serial", serial, "--reason", "keyCompromise", "--data-dir", f.dataDir])
+        try sql("UPDATE certificate SET revokedByJob = 'revoke-crash' WHERE serial = '\(serial)'")  // as the job marks it
         try placeInWork(["type": "revoke", "jobId": "revoke-crash", "deviceId": f.device, "userId": f.user, "reason": "keyCompromise"])
 
         let daemon = try f.startDaemon()
@@ -503,7 +571,7 @@ final class AdministrativeJobTests: DaemonTestCase {
         // Roll back to: applied and recorded, manifest still in work/, state claimed.
         try FileManager.default.removeItem(atPath: f.done + "/revoke-twice.result.json")
         try FileManager.default.moveItem(atPath: f.archive + "/revoke-twice.json", toPath: f.work + "/revoke-twice.manifest.json")
-        try sql("UPDATE job SET state = 'claimed', resultPath = NULL WHERE jobId = 'revoke-twice'")
+        try sql("UPDATE job SET state = 'claimed', pendingAction = 'apply', resultPath = NULL WHERE jobId = 'revoke-twice'")
 
         daemon = try f.startDaemon()
         XCTAssertEqual(try f.waitForOutcome(of: "revoke-twice"), .done, "\(f.spoolListing())\n\(f.logs)")
@@ -547,7 +615,7 @@ final class AdministrativeJobTests: DaemonTestCase {
                        "subject": "CN=Alice", "profile": "tsa", "renew": true])
         XCTAssertEqual(try f.waitForOutcome(of: "fail-once"), .failed(code: "enroll.profileNotAllowed"), f.logs)
         XCTAssertEqual(f.stop(daemon), 0)
-        try sql("UPDATE job SET state = 'claimed', resultPath = NULL WHERE jobId = 'fail-once'")
+        try sql("UPDATE job SET state = 'claimed', pendingAction = 'fail', resultPath = NULL WHERE jobId = 'fail-once'")
 
         daemon = try f.startDaemon()
         XCTAssertTrue(f.waitUntil(timeout: 30) { (try? jobState("fail-once")) == "failed" }, "\(f.spoolListing())\n\(f.logs)")

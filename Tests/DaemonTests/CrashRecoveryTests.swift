@@ -6,8 +6,9 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// Exactly once across crashes: the daemon is killed with SIGKILL repeatedly during a batch, and
-/// (deterministically) restarted on the on-disk states a crash between two steps leaves.
+/// Exactly once across crashes: the daemon is killed with SIGKILL repeatedly during a batch. (The
+/// deterministic restarts on the on-disk states a crash between two steps leaves run in-process:
+/// InProcess/CrashWindowPipelineTests.swift.)
 final class CrashRecoveryTests: DaemonTestCase {
     func testKillNineDuringBatchEveryJobEndsExactlyOnce() throws {
         let f = fixture!
@@ -139,189 +140,14 @@ extension XCTestCase {
     }
 }
 
-/// The on-disk state a crash leaves between two steps, built by hand, then a restart: the job
-/// must still end exactly once, as docs/spool.md promises.
-final class CrashWindowTests: DaemonTestCase {
-    static let sampleDigest = "6257b996512bcc17a17676dd73cace89d729e23f1acbdabfd3bcf49951e7eb13"
+/// Constants of the crash tests. The crash windows built by hand (a restart on the on-disk state
+/// a crash leaves between two steps) run in-process: InProcess/CrashWindowPipelineTests.swift.
+enum CrashWindowTests {
+    static let sampleDigest = PipelineHarness.sampleDigest
 
     /// Twelve kills may interrupt one job more often than the poison-job guard allows (2 by
     /// default): this test is about exactly-once, so the guard is set out of reach.
     static let killLoopConfiguration = #"{"spools":[{"name":"default","maxInterruptions":1000}]}"#
-
-    /// Crash in the claim between the two renames, as an older signd ordered them:
-    /// work/<job>/document.pdf exists, the manifest is still in incoming/.
-    func testCrashBetweenClaimRenamesStillCompletesTheJob() throws {
-        let f = fixture!
-        let manifest = try f.manifest(pdf: try f.samplePDFCopy(named: "w1.pdf"), job: "w1")
-        try FileManager.default.createDirectory(atPath: f.work + "/w1", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: DaemonFixture.samplePDF, toPath: f.work + "/w1/document.pdf")
-        try f.drop(manifest: manifest, as: "w1.json")
-
-        let daemon = try f.startDaemon(configuration: Self.shortTimeoutConfiguration(2))
-        let outcome = try f.waitForOutcome(of: "w1", timeout: 15)
-        XCTAssertEqual(outcome, .done, "a crash between moving the PDF and the manifest into work/ must not lose the job\n\(f.spoolListing())")
-        XCTAssertEqual(f.entries(f.work), [], "nothing stranded in work/")
-        XCTAssertEqual(f.stop(daemon), 0)
-    }
-
-    /// Crash after both renames, before the state row: recovered from work/.
-    func testCrashAfterClaimRenamesBeforeStateRowIsRecovered() throws {
-        let f = fixture!
-        try placeClaimedWorkDirectory(job: "w2")
-        let daemon = try f.startDaemon()
-        XCTAssertEqual(try f.waitForOutcome(of: "w2", timeout: 15), .done, f.spoolListing())
-        XCTAssertEqual(f.entries(f.work), [])
-        XCTAssertEqual(f.entries(f.archive), ["w2.json", "w2.pdf"])
-        XCTAssertEqual(f.stop(daemon), 0)
-        XCTAssertEqual(try f.verify(f.done + "/w2.pdf").status, 0)
-    }
-
-    /// The same recovered job must still be audited as received (one event per step).
-    func testJobRecoveredFromWorkIsAuditedAsReceived() throws {
-        let f = fixture!
-        try placeClaimedWorkDirectory(job: "w2a")
-        let daemon = try f.startDaemon()
-        XCTAssertEqual(try f.waitForOutcome(of: "w2a", timeout: 15), .done, f.spoolListing())
-        XCTAssertEqual(f.stop(daemon), 0)
-        let types = try f.auditEvents(job: "w2a").map(\.type)
-        XCTAssertEqual(types, ["job.received", "job.authorized", "job.signed", "job.delivered"],
-                       "a job claimed by recovery has the same audit trail")
-    }
-
-    /// Crash after the authorization was consumed, before the state moved to `authorized`: the
-    /// restart must not refuse the job's own authorization as a replay.
-    func testCrashAfterNonceConsumedBeforeAuthorizedStateCompletesTheJob() throws {
-        let f = fixture!
-        let manifest = try placeClaimedWorkDirectory(job: "w3")
-        let nonce = ((manifest["authorization"] as! [String: Any])["statement"] as! [String: Any])["nonce"] as! String
-        // The state row (claimed) and the consumed nonce, as the daemon had written them.
-        let sql = f.jobRowSQL("w3", state: "claimed", documentSha256: Self.sampleDigest) + """
-
-            INSERT INTO usedNonce (nonce, deviceId, expiresAt, jobId)
-              VALUES ('device:\(f.device):\(nonce)', '\(f.device)', strftime('%Y-%m-%d %H:%M:%f', 'now', '+10 minutes'), 'w3');
-            """
-        let out = try f.sqlite(f.dataDir + "/state.sqlite", sql)
-        XCTAssertEqual(out.status, 0, ProcessRunner.describe(out, "sqlite3"))
-
-        let daemon = try f.startDaemon()
-        let outcome = try f.waitForOutcome(of: "w3", timeout: 15)
-        XCTAssertEqual(f.stop(daemon), 0)
-        let precise = try f.auditEvents(job: "w3", type: "job.denied").map { DaemonFixture.details($0)["code"] ?? "?" }
-        XCTAssertEqual(outcome, .done, "the job's own consumed authorization was refused after the restart (audit: \(precise))")
-    }
-
-    /// Crash in delivery after the inputs were archived, before result.json was written: the
-    /// result written on restart must still describe the job (level).
-    func testCrashBeforeResultFileWrittenStillWritesCompleteResult() throws {
-        let f = fixture!
-        let daemon = try f.startDaemon()
-        let job = try f.submit(level: "B-B", job: "w4")
-        XCTAssertEqual(try f.waitForOutcome(of: job), .done)
-        XCTAssertEqual(f.stop(daemon), 0)
-        let original = try f.resultJSON(of: job)
-        // Roll back to: signed.pdf published, inputs archived, work/w4/ still there, state `signed`.
-        try FileManager.default.removeItem(atPath: f.done + "/w4.result.json")
-        try FileManager.default.createDirectory(atPath: f.work + "/w4", withIntermediateDirectories: true)
-        let out = try f.sqlite(f.dataDir + "/state.sqlite", "UPDATE job SET state = 'signed', resultPath = NULL WHERE jobId = 'w4'")
-        XCTAssertEqual(out.status, 0, ProcessRunner.describe(out, "sqlite3"))
-
-        let restarted = try f.startDaemon()
-        XCTAssertEqual(try f.waitForOutcome(of: job, timeout: 15), .done, f.spoolListing())
-        XCTAssertEqual(f.stop(restarted), 0)
-        let result = try f.resultJSON(of: job)
-        XCTAssertEqual(result["documentSha256"] as? String, original["documentSha256"] as? String)
-        XCTAssertEqual(result["level"] as? String, "B-B", "result.json written after the crash lost the level: \(result)")
-        XCTAssertEqual(f.entries(f.work), [])
-    }
-
-    /// Crash in delivery after result.json and the work directory were handled, before the state
-    /// row moved to `delivered` (the order of session-1 signd): no work directory is left for
-    /// recovery to find, so the state database alone must lead the restart to finish the job.
-    func testCrashAfterWorkDirectoryRemovedBeforeDeliveredStateIsFinished() throws {
-        let f = fixture!
-        let daemon = try f.startDaemon()
-        let job = try f.submit(level: "B-B", job: "w5")
-        XCTAssertEqual(try f.waitForOutcome(of: job), .done)
-        XCTAssertEqual(f.stop(daemon), 0)
-        let out = try f.sqlite(f.dataDir + "/state.sqlite", "UPDATE job SET state = 'signed', resultPath = NULL WHERE jobId = 'w5'")
-        XCTAssertEqual(out.status, 0, ProcessRunner.describe(out, "sqlite3"))
-
-        let restarted = try f.startDaemon()
-        let delivered = f.waitUntil(timeout: 15, interval: 0.1) {
-            (try? f.sqlite(f.dataDir + "/state.sqlite", "SELECT state FROM job WHERE jobId = 'w5'"))?.stdout
-                .trimmingCharacters(in: .whitespacesAndNewlines) == "delivered"
-        }
-        XCTAssertEqual(f.stop(restarted), 0)
-        XCTAssertTrue(delivered, "a signed job whose outputs are in done/ must end as delivered after a restart\n\(f.logs)")
-        XCTAssertEqual(try f.auditEvents(job: "w5").map(\.type), ["job.received", "job.authorized", "job.signed", "job.delivered"],
-                       "the redone delivery must not be audited twice")
-    }
-
-    /// Crash after the state row said `delivered`, before work/<job>/ was removed: the restart
-    /// cleans up and records nothing new.
-    func testFinishedJobsLeftoverWorkDirectoryIsRemoved() throws {
-        let f = fixture!
-        let daemon = try f.startDaemon()
-        let job = try f.submit(level: "B-B", job: "w6")
-        XCTAssertEqual(try f.waitForOutcome(of: job), .done)
-        XCTAssertEqual(f.stop(daemon), 0)
-        try Data("leftover".utf8).write(to: URL(fileURLWithPath: f.work + "/w6.signed.pdf"))
-
-        let restarted = try f.startDaemon()
-        let cleaned = f.waitUntil(timeout: 15, interval: 0.1) { f.entries(f.work).isEmpty }
-        XCTAssertEqual(f.stop(restarted), 0)
-        XCTAssertTrue(cleaned, "work/ of a delivered job must be removed on restart: \(f.entries(f.work))")
-        XCTAssertEqual(try f.auditEvents(job: "w6").map(\.type), ["job.received", "job.authorized", "job.signed", "job.delivered"])
-    }
-
-    /// Crash while failing a job, after its inputs were moved to failed/, before the report and
-    /// the state: the restart completes the failure (report written, state failed, work/ gone).
-    func testCrashWhileFailingAJobCompletesTheFailure() throws {
-        let f = fixture!
-        try placeClaimedWorkDirectory(job: "w7")
-        try FileManager.default.moveItem(atPath: f.work + "/w7.document.pdf", toPath: f.failed + "/w7.pdf")
-        try FileManager.default.moveItem(atPath: f.work + "/w7.manifest.json", toPath: f.failed + "/w7.json")
-        let sql = f.jobRowSQL("w7", state: "claimed", documentSha256: Self.sampleDigest, errorCode: "sca.denied")
-        let out = try f.sqlite(f.dataDir + "/state.sqlite", sql)
-        XCTAssertEqual(out.status, 0, ProcessRunner.describe(out, "sqlite3"))
-
-        let daemon = try f.startDaemon()
-        let outcome = try f.waitForOutcome(of: "w7", timeout: 15)
-        XCTAssertEqual(f.stop(daemon), 0)
-        XCTAssertEqual(outcome, .failed(code: "sca.denied"), "the interrupted failure keeps its code\n\(f.spoolListing())")
-        XCTAssertEqual(f.entries(f.work), [], "work/ is empty")
-        let state = try f.sqlite(f.dataDir + "/state.sqlite", "SELECT state FROM job WHERE jobId = 'w7'")
-        XCTAssertEqual(state.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "failed")
-        XCTAssertTrue(f.entries(f.failed).contains("w7.pdf"), "the original stays in failed/")
-    }
-
-    /// A job claimed by an older signd (a `work/<job>/` directory) whose id ends like a work file
-    /// kind (`old.signed.pdf` is not the signed output of a job `old`): the restart flattens the
-    /// directory and finishes that job.
-    func testOlderWorkDirectoryIsFlattenedAndFinished() throws {
-        let f = fixture!
-        let job = "old.signed.pdf"
-        let manifest = try f.manifest(pdf: try f.samplePDFCopy(named: "old-input.pdf"), job: job)
-        let dir = f.work + "/" + job
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: DaemonFixture.samplePDF, toPath: dir + "/document.pdf")
-        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: dir + "/manifest.json"))
-        let daemon = try f.startDaemon()
-        XCTAssertEqual(try f.waitForOutcome(of: job, timeout: 15), .done, "\(f.spoolListing())\n\(f.logs)")
-        XCTAssertEqual(f.stop(daemon), 0)
-        XCTAssertEqual(f.entries(f.work), [], "the old directory is flattened, then emptied")
-        XCTAssertTrue(f.exists(f.archive + "/\(job).pdf"), f.spoolListing())
-    }
-
-    /// work/<job>.document.pdf and work/<job>.manifest.json with no state row; the manifest.
-    @discardableResult
-    func placeClaimedWorkDirectory(job: String) throws -> [String: Any] {
-        let f = fixture!
-        let manifest = try f.manifest(pdf: try f.samplePDFCopy(named: "\(job).pdf"), job: job)
-        try FileManager.default.copyItem(atPath: DaemonFixture.samplePDF, toPath: f.work + "/\(job).document.pdf")
-        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: f.work + "/\(job).manifest.json"))
-        return manifest
-    }
 }
 
 /// Workers run jobs in parallel: inputs that collide must still end exactly once, nothing lost.

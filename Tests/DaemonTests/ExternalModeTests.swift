@@ -9,7 +9,9 @@ import XCTest
 /// External signing mode (issue 7) through the real daemon: the device's own key signs the DTBS
 /// signd writes to pending/, the orchestrator drops the signature into signatures/, signd completes
 /// the PDF. The fixture's certificate is enrolled from the device simulator's CSR, so it holds the
-/// key `signd device-sim sign-dtbs` signs with.
+/// key `signd device-sim sign-dtbs` signs with. The deadline, wrong signatures, a device blocked
+/// between the phases, TSA outages in phase two and the crash windows run in-process
+/// (InProcess/ExternalModePipelineTests.swift); the removal test stays here for `signd device remove`.
 final class ExternalModeTests: DaemonTestCase {
     override class var enrollment: DaemonFixture.Enrollment { .external }
 
@@ -118,80 +120,7 @@ final class ExternalModeTests: DaemonTestCase {
         XCTAssertEqual(f.entries(f.work), [])
     }
 
-    /// kill -9 while the job waits; the signature arrives while no daemon runs; the next start
-    /// picks it up.
-    func testSignatureDroppedWhileDaemonIsDownIsUsedAtStart() throws {
-        let f = fixture!
-        let first = try f.startDaemon()
-        let job = try f.submitExternal(level: "B-B")
-        _ = try f.waitForPending(job)
-        first.kill9()
-        try f.dropSignature(Data(try f.signPending(job).text.utf8), job: job)
-
-        _ = try f.startDaemon()
-        XCTAssertEqual(try f.waitForOutcome(of: job, timeout: 20), .done, "\(f.spoolListing())\n\(f.logs)")
-        try assertValidates(f.done + "/\(job).pdf", level: "B-B", pyHanko: false)
-        XCTAssertEqual(f.entries(f.signatures), [])
-    }
-
-    // MARK: - Wrong signatures
-
-    /// Another phone's key: external.badSignature, and never a failed SCA attempt of the device
-    /// (a signature that does not verify with the device's key is not provably the device's:
-    /// counting it would let anyone who can write signatures/ block another user's phone).
-    func testWrongKeyFailsBadSignatureAndNeverCountsAgainstTheDevice() throws {
-        let f = fixture!
-        let otherDevice = f.root + "/other-dev"
-        try f.signdOK(["device-sim", "create", "--dir", otherDevice])
-        _ = try f.startDaemon()
-
-        let first = try f.submitExternal(level: "B-B", job: "wrong-key-1")
-        _ = try f.waitForPending(first)
-        try f.dropSignature(Data(try f.signPending(first, deviceDir: otherDevice).text.utf8), job: first)
-        XCTAssertEqual(try f.waitForOutcome(of: first), .failed(code: "external.badSignature"), "\(f.spoolListing())\n\(f.logs)")
-        var device = try f.deviceRecord()
-        XCTAssertEqual(device["failedAttempts"] as? Int, 0, "a signature that is not the device's must not count: \(device)")
-        XCTAssertEqual(device["status"] as? String, "ACTIVE")
-        XCTAssertFalse(f.exists(f.pending + "/\(first).dtbs.json"), "a failed job's DTBS request is withdrawn\n\(f.spoolListing())")
-        XCTAssertFalse(f.exists(f.signatures + "/\(first).signature.json"), "the used signature file leaves signatures/\n\(f.spoolListing())")
-        XCTAssertFalse(f.exists(f.done + "/\(first).pdf"))
-        let denied = try f.auditEvents(job: first, type: "job.denied").map { DaemonFixture.details($0)["code"] ?? "?" }
-        XCTAssertEqual(denied, ["external.badSignature"], "the refusal is audited")
-
-        // Five more: the device stays active, and its own next signature is accepted.
-        let more = (2...6).map { "wrong-key-\($0)" }
-        for job in more { try f.submitExternal(level: "B-B", job: job) }
-        for job in more {
-            _ = try f.waitForPending(job)
-            try f.dropSignature(Data(try f.signPending(job, deviceDir: otherDevice).text.utf8), job: job)
-        }
-        for job in more {
-            XCTAssertEqual(try f.waitForOutcome(of: job), .failed(code: "external.badSignature"), "\(job)\n\(f.spoolListing())")
-        }
-        device = try f.deviceRecord()
-        XCTAssertEqual(device["status"] as? String, "ACTIVE", "junk signatures must not block the device: \(device)")
-        let good = try f.submitExternal(level: "B-B", job: "own-key")
-        _ = try f.waitForPending(good)
-        try f.dropSignature(Data(try f.signPending(good).text.utf8), job: good)
-        XCTAssertEqual(try f.waitForOutcome(of: good), .done, "\(f.spoolListing())\n\(f.logs)")
-    }
-
     // MARK: - The device and its certificate between the phases
-
-    /// The device is blocked (e.g. the phone was reported stolen) after the DTBS was handed out:
-    /// its signature is no longer an acceptable SCA proof.
-    func testDeviceBlockedBetweenPhasesIsRefused() throws {
-        let f = fixture!
-        _ = try f.startDaemon()
-        let job = try f.submitExternal(level: "B-B", job: "blocked-between")
-        _ = try f.waitForPending(job)
-        let answer = try f.signPending(job)
-        try f.signdOK(["device", "block", "--device", f.device, "--data-dir", f.dataDir])
-        try f.dropSignature(Data(answer.text.utf8), job: job)
-        let outcome = try f.waitForOutcome(of: job)
-        XCTAssertNotEqual(outcome, .done, "a signature from a device blocked after phase one was accepted and the PDF delivered\n\(f.spoolListing())")
-        print("signature of a device blocked between the phases: \(outcome)")
-    }
 
     /// The device is removed (its certificate revoked) after the DTBS was handed out: no PDF may
     /// be delivered with the revoked certificate.
@@ -208,95 +137,6 @@ final class ExternalModeTests: DaemonTestCase {
         XCTAssertNotEqual(outcome, .done,
                           "a PDF was delivered signed with the certificate of a device removed (certificate revoked) between the phases: \(removal.stdout)")
         print("signature of a device removed between the phases: \(outcome)")
-    }
-
-    // MARK: - Phase two meets a TSA outage
-
-    /// B-T: the TSA is unreachable when the signature arrives. As in cloud mode (docs/spool.md:
-    /// TSA unreachable is retried with backoff), the job must be retried, not failed after the
-    /// user already approved it on the phone; once the TSA is back the job completes.
-    func testTSAOutageInPhaseTwoIsRetried() throws {
-        let f = fixture!
-        let port = try closedLoopbackPort()
-        _ = try f.startDaemon(configuration: #"{"tsa":{"urls":["http://127.0.0.1:\#(port)/tsa"],"timeoutSeconds":2}}"#)
-        let job = try f.submitExternal(level: "B-T", job: "tsa-down")
-        _ = try f.waitForPending(job)
-        try f.dropSignature(Data(try f.signPending(job).text.utf8), job: job)
-        Thread.sleep(forTimeInterval: 1.0)
-        let early = f.outcome(of: job)
-        XCTAssertNil(early, "a TSA outage in phase two must be retried, not end the job: \((try? f.errorReport(f.failed + "/\(job).error.json")) ?? [:])")
-
-        let tsa = try DaemonProcess(binary: PackagePaths.signdBinary,
-                                    arguments: ["tsa", "serve", "--data-dir", f.dataDir, "--listen", "127.0.0.1:\(port)"],
-                                    cwd: f.root, logPath: f.root + "/tsa-serve.log")
-        defer { tsa.kill9() }
-        guard early == nil else { return }
-        XCTAssertEqual(try f.waitForOutcome(of: job, timeout: 20), .done, "\(f.spoolListing())\n\(f.logs)\n\(tsa.log)")
-        if f.outcome(of: job) == .done { try assertValidates(f.done + "/\(job).pdf", level: "B-T", pyHanko: false) }
-    }
-
-    /// A second signature file while the first one's completion is being retried (TSA down):
-    /// refused with `external.duplicateSignature` and kept in failed/; the job completes with the
-    /// first one once the TSA is back.
-    func testSecondSignatureWhileCompletionIsRetriedIsRefused() throws {
-        let f = fixture!
-        let port = try closedLoopbackPort()
-        _ = try f.startDaemon(configuration: #"{"tsa":{"urls":["http://127.0.0.1:\#(port)/tsa"],"timeoutSeconds":2}}"#)
-        let job = try f.submitExternal(level: "B-T", job: "dup-retry")
-        _ = try f.waitForPending(job)
-        let answer = try f.signPending(job)
-        try f.dropSignature(Data(answer.text.utf8), job: job)
-        XCTAssertTrue(f.waitUntil(timeout: 15) { f.exists(f.work + "/\(job).signature.json") && !f.exists(f.signatures + "/\(job).signature.json") },
-                      "the first signature is taken into work/: \(f.spoolListing())")
-        try f.dropSignature(Data(answer.text.utf8), job: job)
-        let refused = f.waitUntil(timeout: 15) { f.failedReports().contains { $0.code == "external.duplicateSignature" } }
-        XCTAssertTrue(refused, "the second signature is refused: \(f.failedReports())\n\(f.spoolListing())\n\(f.logs)")
-        XCTAssertTrue(f.entries(f.failed).contains { $0.hasSuffix(".duplicate.signature.json") }, "and kept in failed/: \(f.spoolListing())")
-        XCTAssertNil(f.outcome(of: job), "the job itself goes on: \(f.spoolListing())")
-
-        let tsa = try DaemonProcess(binary: PackagePaths.signdBinary,
-                                    arguments: ["tsa", "serve", "--data-dir", f.dataDir, "--listen", "127.0.0.1:\(port)"],
-                                    cwd: f.root, logPath: f.root + "/tsa-serve.log")
-        defer { tsa.kill9() }
-        XCTAssertEqual(try f.waitForOutcome(of: job, timeout: 30), .done, "\(f.spoolListing())\n\(f.logs)\n\(tsa.log)")
-        // result.json is written before the work files are removed: wait for the cleanup.
-        XCTAssertTrue(f.waitUntil(timeout: 10) { f.entries(f.work).isEmpty }, "nothing stranded in work/: \(f.entries(f.work))")
-    }
-
-    // MARK: - Crash windows (on-disk states built by hand, as in CrashWindowTests)
-
-    /// Crash right after phase two took the signature file (signatures/<job>.signature.json moved
-    /// to work/<job>/signature.json) and before the job's state changed: the orchestrator's
-    /// signature is gone from signatures/, so the restarted daemon must finish from work/.
-    func testCrashAfterSignatureWasTakenIntoWorkIsNotLost() throws {
-        let f = fixture!
-        let first = try f.startDaemon()
-        let job = try f.submitExternal(level: "B-B", job: "crash-taken")
-        _ = try f.waitForPending(job)
-        let answer = try f.signPending(job)
-        first.kill9()
-        XCTAssertTrue(f.exists(f.work + "/\(job).external-state.json"), "work/ holds the prepared job: \(f.entries(f.work))")
-        try Data(answer.text.utf8).write(to: URL(fileURLWithPath: f.work + "/\(job).signature.json"))
-
-        _ = try f.startDaemon()
-        XCTAssertEqual(try f.waitForOutcome(of: job, timeout: 15), .done,
-                       "a signature taken into work/ before a crash is lost: the job waits until it expires\n\(f.spoolListing())")
-    }
-
-    /// Crash in phase one after the state became awaitingSignature but before pending/<job>.dtbs.json
-    /// was written: the restarted daemon must hand out a DTBS, or the job can only expire.
-    func testCrashBeforePendingFileWasWrittenHandsOutTheDTBS() throws {
-        let f = fixture!
-        let first = try f.startDaemon()
-        let job = try f.submitExternal(level: "B-B", job: "crash-nopending")
-        _ = try f.waitForPending(job)
-        first.kill9()
-        try FileManager.default.removeItem(atPath: f.pending + "/\(job).dtbs.json")
-
-        _ = try f.startDaemon()
-        _ = try f.waitForPending(job, timeout: 10)
-        try f.dropSignature(Data(try f.signPending(job).text.utf8), job: job)
-        XCTAssertEqual(try f.waitForOutcome(of: job, timeout: 15), .done, "\(f.spoolListing())\n\(f.logs)")
     }
 
     // MARK: - Checks

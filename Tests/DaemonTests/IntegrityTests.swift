@@ -9,114 +9,10 @@ import XCTest
 /// What is signed is what was approved (issue 11): the daemon proves the bytes it signs against
 /// the approved digest, refuses inputs a producer could still change, re-checks the approved terms
 /// of a resumed job, sets aside a job that keeps crashing it, and reports odd inputs once without
-/// ever replacing another job's report.
+/// ever replacing another job's report. Through the real daemon here; the resumed-job re-checks,
+/// the hard-link refusal and the poison-job guard run in-process (InProcess/JobEnginePipelineTests.swift),
+/// and so does the digest cache of a PDF that does not match (InProcess/IntakePipelineTests.swift).
 final class IntegrityTests: DaemonTestCase {
-    static let sampleDigest = CrashWindowTests.sampleDigest
-
-    /// A claimed job's manifest and a document in work/ as a crash leaves them; `document` are
-    /// the bytes in work/ (the approved sample unless given).
-    func placeWorkFiles(job: String, document: Data? = nil) throws -> [String: Any] {
-        let f = fixture!
-        let manifest = try f.manifest(pdf: try f.samplePDFCopy(named: "\(job).pdf"), job: job)
-        let bytes = try document ?? Data(contentsOf: URL(fileURLWithPath: DaemonFixture.samplePDF))
-        try bytes.write(to: URL(fileURLWithPath: f.work + "/\(job).document.pdf"))
-        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: f.work + "/\(job).manifest.json"))
-        return manifest
-    }
-
-    func runSQL(_ sql: String) throws {
-        let f = fixture!
-        let out = try f.sqlite(f.dataDir + "/state.sqlite", sql)
-        XCTAssertEqual(out.status, 0, ProcessRunner.describe(out, "sqlite3"))
-    }
-
-    /// The sample with bytes appended after its %%EOF: still a PDF that signd would sign, but not
-    /// the document the user approved.
-    func changedSample() throws -> Data {
-        var bytes = try Data(contentsOf: URL(fileURLWithPath: DaemonFixture.samplePDF))
-        bytes.append(Data("% a line added after the approval\n".utf8))
-        return bytes
-    }
-
-    /// A job resumed after its authorization was consumed (a TSA outage or a crash made the window
-    /// long) whose document in work/ no longer has the approved bytes: nothing is signed.
-    func testResumedJobWhoseDocumentChangedAfterApprovalIsNotSigned() throws {
-        let f = fixture!
-        _ = try placeWorkFiles(job: "chg1", document: try changedSample())
-        try runSQL(f.jobRowSQL("chg1", state: "authorized", documentSha256: Self.sampleDigest))
-
-        let daemon = try f.startDaemon()
-        let outcome = try f.waitForOutcome(of: "chg1", timeout: 20)
-        XCTAssertEqual(f.stop(daemon), 0)
-        XCTAssertEqual(outcome, .failed(code: "document.changed"), "bytes the user never approved were signed\n\(f.spoolListing())")
-        XCTAssertFalse(f.exists(f.done + "/chg1.pdf"), "nothing may be released")
-        XCTAssertTrue(f.exists(f.failed + "/chg1.pdf"), "the document is kept in failed/")
-        XCTAssertEqual(f.entries(f.work).filter { $0.hasPrefix("chg1") }, [])
-    }
-
-    /// A PDF that the producer keeps a second name for (a hard link) could be rewritten after the
-    /// approval: refused at intake.
-    func testHardLinkedDocumentIsRefused() throws {
-        let f = fixture!
-        let daemon = try f.startDaemon()
-        let outside = try f.samplePDFCopy(named: "linked.pdf")
-        let manifest = try f.manifest(pdf: outside, job: "lnk1")
-        XCTAssertEqual(link(outside, f.incoming + "/linked.pdf"), 0, "link: errno \(errno)")
-        try f.drop(manifest: manifest, as: "lnk1.json")
-        let outcome = try f.waitForOutcome(of: "lnk1", timeout: 20)
-        XCTAssertEqual(f.stop(daemon), 0)
-        XCTAssertEqual(outcome, .failed(code: "document.linked"), f.spoolListing())
-        XCTAssertFalse(f.exists(f.done + "/lnk1.pdf"))
-    }
-
-    /// A job resumed after the spool's default appearance changed would be signed with a reason
-    /// nobody approved: refused, and the precise code is audited.
-    func testResumedJobWithChangedDefaultAppearanceIsRefused() throws {
-        let f = fixture!
-        _ = try placeWorkFiles(job: "app1")
-        let approved = ApprovedAppearance.sha256Hex(nil)
-        try runSQL(f.jobRowSQL("app1", state: "authorized", documentSha256: Self.sampleDigest)
-                   + " UPDATE job SET level = 'B-B', appearanceSha256 = '\(approved)' WHERE jobId = 'app1';")
-        let configuration = #"{"spools":[{"name":"default","appearance":{"reason":"Added after the approval"}}]}"#
-        let daemon = try f.startDaemon(configuration: configuration)
-        let outcome = try f.waitForOutcome(of: "app1", timeout: 20)
-        XCTAssertEqual(f.stop(daemon), 0)
-        XCTAssertEqual(outcome, .failed(code: "sca.denied"), f.spoolListing())
-        let codes = try f.auditEvents(job: "app1", type: "job.denied").map { DaemonFixture.details($0)["code"] ?? "?" }
-        XCTAssertEqual(codes, ["sca.appearanceMismatch"])
-        XCTAssertFalse(f.exists(f.done + "/app1.pdf"))
-    }
-
-    /// The poison-job guard: a job whose attempt was interrupted by a crash for the second time
-    /// is set aside with `job.crashed`, its files kept, instead of being replayed at every start.
-    func testJobInterruptedTwiceIsSetAsideWithItsFiles() throws {
-        let f = fixture!
-        _ = try placeWorkFiles(job: "poison1")
-        try runSQL(f.jobRowSQL("poison1", state: "claimed", documentSha256: Self.sampleDigest)
-                   + " UPDATE job SET attemptInProgress = 1, interruptions = 1 WHERE jobId = 'poison1';")
-        let daemon = try f.startDaemon()
-        let outcome = try f.waitForOutcome(of: "poison1", timeout: 20)
-        XCTAssertEqual(f.stop(daemon), 0)
-        XCTAssertEqual(outcome, .failed(code: "job.crashed"), f.spoolListing())
-        XCTAssertTrue(f.exists(f.failed + "/poison1.pdf"), "the document is kept")
-        XCTAssertTrue(f.exists(f.failed + "/poison1.json"), "the manifest is kept")
-        XCTAssertEqual(f.entries(f.work).filter { $0.hasPrefix("poison1") }, [])
-    }
-
-    /// One interruption is counted and the job is tried again (and signed).
-    func testJobInterruptedOnceIsCountedAndCompleted() throws {
-        let f = fixture!
-        _ = try placeWorkFiles(job: "poison2")
-        try runSQL(f.jobRowSQL("poison2", state: "claimed", documentSha256: Self.sampleDigest)
-                   + " UPDATE job SET attemptInProgress = 1 WHERE jobId = 'poison2';")
-        let daemon = try f.startDaemon()
-        let outcome = try f.waitForOutcome(of: "poison2", timeout: 20)
-        XCTAssertEqual(f.stop(daemon), 0)
-        XCTAssertEqual(outcome, .done, f.spoolListing() + f.logs)
-        let row = try f.sqlite(f.dataDir + "/state.sqlite", "SELECT interruptions, attemptInProgress FROM job WHERE jobId = 'poison2'")
-        XCTAssertEqual(row.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "1|0")
-    }
-
     /// A FIFO named like a manifest is reported once and moved out of incoming/ (never opened,
     /// so it cannot hang a worker), not reported again at every rescan.
     func testFIFONamedLikeAManifestIsReportedOnceAndMovedOut() throws {
@@ -132,38 +28,6 @@ final class IntegrityTests: DaemonTestCase {
         XCTAssertEqual(f.stop(daemon), 0)
         XCTAssertEqual(f.entries(f.failed).filter { $0.hasPrefix("pipe") && $0.hasSuffix(".error.json") }, ["pipe.error.json"])
         XCTAssertEqual((try f.errorReport(f.failed + "/pipe.error.json"))["code"] as? String, "spool.notRegularFile")
-    }
-
-    /// Bytes the daemon process has read through system calls (`rchar` of /proc/<pid>/io).
-    func bytesRead(_ daemon: DaemonProcess) throws -> Int {
-        let text = try String(contentsOfFile: "/proc/\(daemon.pid)/io", encoding: .utf8)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("rchar:") }),
-              let value = Int(line.dropFirst("rchar:".count).trimmingCharacters(in: .whitespaces)) else {
-            throw HarnessError("no rchar in /proc/\(daemon.pid)/io: \(text)")
-        }
-        return value
-    }
-
-    /// A PDF that does not hash to its manifest is hashed again only when it changes: over a
-    /// 12 s document timeout (two 5 s rescans and the inotify event) a 16 MiB PDF is read once,
-    /// not three times.
-    func testMismatchingPDFIsHashedAgainOnlyWhenItChanges() throws {
-        let f = fixture!
-        let daemon = try f.startDaemon(configuration: Self.shortTimeoutConfiguration(12))
-        var manifest = try f.manifest(pdf: try f.samplePDFCopy(named: "big.pdf"), job: "big1")
-        var document = manifest["document"] as! [String: Any]
-        document["sha256"] = String(repeating: "0", count: 64)
-        manifest["document"] = document
-        let size = 16 << 20
-        let before = try bytesRead(daemon)
-        try f.drop(Data(count: size), as: "big.pdf")
-        try f.drop(manifest: manifest, as: "big1.json")
-        let outcome = try f.waitForOutcome(of: "big1", timeout: 40)
-        let read = try bytesRead(daemon) - before
-        XCTAssertEqual(f.stop(daemon), 0)
-        XCTAssertEqual(outcome, .failed(code: "document.digestMismatch"))
-        XCTAssertLessThan(read, 2 * size, "the unchanged PDF was hashed again at every rescan (\(read) bytes read)")
-        XCTAssertGreaterThanOrEqual(read, size, "the PDF was hashed at least once")
     }
 
     /// A report never replaces another one: a rejected manifest whose file name is another job's

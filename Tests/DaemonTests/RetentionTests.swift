@@ -1,6 +1,7 @@
 import Audit
 import Daemon
 import Foundation
+import JobEngine
 import StateStore
 import TestSupport
 import XCTest

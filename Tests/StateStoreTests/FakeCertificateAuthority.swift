@@ -13,6 +13,7 @@ actor FakeCertificateAuthority: CertificateAuthorityService {
     var now: @Sendable () -> Date
     var unavailable = false
     private(set) var enrollments = 0
+    private(set) var revocations: [String] = []
 
     init(validity: TimeInterval, now: @escaping @Sendable () -> Date) throws {
         pki = try TestPKI(now: Date(timeIntervalSince1970: 1_700_000_000))
@@ -37,7 +38,7 @@ actor FakeCertificateAuthority: CertificateAuthorityService {
         return IssuedCertificate(certificate: cert, chain: [pki.root])
     }
 
-    func revoke(serialHex: String, reason: RevocationReason, at date: Date) async throws {}
+    func revoke(serialHex: String, reason: RevocationReason, at date: Date) async throws { revocations.append(serialHex) }
     func revocationStatus(serialHex: String) async throws -> RevocationStatus { .good }
     func caChain() async throws -> [Certificate] { [pki.root] }
 }

@@ -6,9 +6,11 @@ public final class TemporaryDirectory: Sendable {
     public let path: String
     private let keep: Bool
 
-    public init(prefix: String = "signd-test") throws {
+    /// `base`: the directory to create it in (default: the system temporary directory).
+    public init(prefix: String = "signd-test", in base: String? = nil) throws {
         let fm = FileManager.default
-        let path = fm.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").standardizedFileURL.path
+        let parent = base.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? fm.temporaryDirectory
+        let path = parent.appendingPathComponent("\(prefix)-\(UUID().uuidString)").standardizedFileURL.path
         try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
         self.path = path
         self.keep = ProcessInfo.processInfo.environment["SIGND_KEEP_TEMP"] == "1"

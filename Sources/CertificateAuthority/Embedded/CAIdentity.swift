@@ -54,7 +54,7 @@ struct CAIdentity: Sendable {
             der = try kek.open(SecureFile.readJSON(EncryptedBlob.self, from: path))
         } catch let e as SecretError {
             // Keep the kek.* code: it tells the operator the KEK is wrong, not the CA.
-            throw CertificateAuthorityError(.init(rawValue: e.code), "the embedded CA key \(path) cannot be opened: \(e.message)")
+            throw CertificateAuthorityError(.init(rawValue: e.code.rawValue), "the embedded CA key \(path) cannot be opened: \(e.message)")
         } catch {
             throw CertificateAuthorityError(.identity, "the embedded CA key file \(path) is damaged (\(error)); restore it from a backup")
         }

@@ -20,7 +20,7 @@ public struct PowerAuthCredentials: Sendable, Hashable {
         case (nil, nil): return nil
         case let (u?, p?): return PowerAuthCredentials(user: u, password: p)
         default:
-            throw SCAError(code: "powerauth.configuration", message: "set both SIGND_POWERAUTH_USER and SIGND_POWERAUTH_PASSWORD (or their *_FILE variants), or neither")
+            throw SCAError(code: .powerauthConfiguration, message: "set both SIGND_POWERAUTH_USER and SIGND_POWERAUTH_PASSWORD (or their *_FILE variants), or neither")
         }
     }
 
@@ -28,12 +28,12 @@ public struct PowerAuthCredentials: Sendable, Hashable {
         if let v = environment[name], !v.isEmpty { return v }
         guard let path = environment[name + "_FILE"], !path.isEmpty else { return nil }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SCAError(code: "powerauth.configuration", message: "cannot read \(name)_FILE \(path); check the path and that signd may read it")
+            throw SCAError(code: .powerauthConfiguration, message: "cannot read \(name)_FILE \(path); check the path and that signd may read it")
         }
         var text = String(decoding: data, as: UTF8.self)
         if text.hasSuffix("\r\n") { text.removeLast(1) } else if text.hasSuffix("\n") { text.removeLast() }
         guard !text.isEmpty else {
-            throw SCAError(code: "powerauth.configuration", message: "\(name)_FILE \(path) is empty")
+            throw SCAError(code: .powerauthConfiguration, message: "\(name)_FILE \(path) is empty")
         }
         return text
     }
@@ -74,12 +74,12 @@ public struct PowerAuthClientConfiguration: Sendable, Hashable {
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PowerAuthClientConfiguration? {
         guard let url = environment["SIGND_POWERAUTH_URL"], !url.isEmpty else { return nil }
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-            throw SCAError(code: "powerauth.configuration", message: "SIGND_POWERAUTH_URL must start with http:// or https:// (got \(url))")
+            throw SCAError(code: .powerauthConfiguration, message: "SIGND_POWERAUTH_URL must start with http:// or https:// (got \(url))")
         }
         var timeout: TimeInterval = 10
         if let t = environment["SIGND_POWERAUTH_TIMEOUT"], !t.isEmpty {
             guard let v = TimeInterval(t), v > 0 else {
-                throw SCAError(code: "powerauth.configuration", message: "SIGND_POWERAUTH_TIMEOUT must be a positive number of seconds (got \(t))")
+                throw SCAError(code: .powerauthConfiguration, message: "SIGND_POWERAUTH_TIMEOUT must be a positive number of seconds (got \(t))")
             }
             timeout = v
         }

@@ -43,7 +43,7 @@ public final class HTTPPowerAuthTransport: PowerAuthTransport, @unchecked Sendab
         }
         if let trustRootsPEMFile {
             guard FileManager.default.isReadableFile(atPath: trustRootsPEMFile) else {
-                throw SCAError(code: "powerauth.configuration", message: "cannot read the PowerAuth TLS trust roots file \(trustRootsPEMFile)")
+                throw SCAError(code: .powerauthConfiguration, message: "cannot read the PowerAuth TLS trust roots file \(trustRootsPEMFile)")
             }
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.trustRoots = .file(trustRootsPEMFile)

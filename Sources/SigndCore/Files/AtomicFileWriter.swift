@@ -5,9 +5,27 @@ import Darwin
 #endif
 
 /// Failures writing output files, with a stable code.
-public struct FileWriteError: Error, Sendable, CustomStringConvertible {
-    public let code = "io.write"
+public struct FileWriteError: SigndError, CustomStringConvertible {
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public init(stringLiteral value: String) { self.rawValue = value }
+        public var description: String { rawValue }
+        /// The file cannot be written.
+        public static let write = Code(rawValue: "io.write")
+        /// The file system is full or over quota (ENOSPC, EDQUOT): retryable.
+        public static let storageFull = Code(rawValue: SystemErrorCodes.storageFull)
+    }
     public let message: String
+    /// The errno of the failed call, when known.
+    public let errorNumber: Int32?
+    public init(message: String, errorNumber: Int32? = nil) {
+        self.message = message
+        self.errorNumber = errorNumber
+    }
+    public var code: Code { errorNumber == ENOSPC || errorNumber == EDQUOT ? .storageFull : .write }
+    public var retryable: Bool { code == .storageFull }
+    public var operatorMessage: String { message }
     public var description: String { "[\(code)] \(message)" }
 }
 
@@ -29,7 +47,7 @@ public final class AtomicFileWriter {
         temporaryPath = dir + "/." + base + ".tmp-" + String(random, radix: 16)
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
         guard fd >= 0 else {
-            throw FileWriteError(message: "cannot create \(temporaryPath): \(String(cString: strerror(errno))); check that \(dir) exists and is writable")
+            throw FileWriteError(message: "cannot create \(temporaryPath): \(String(cString: strerror(errno))); check that \(dir) exists and is writable", errorNumber: errno)
         }
     }
 
@@ -44,7 +62,7 @@ public final class AtomicFileWriter {
             let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw FileWriteError(message: "writing \(temporaryPath) failed: \(String(cString: strerror(errno))); check free disk space")
+                throw FileWriteError(message: "writing \(temporaryPath) failed: \(String(cString: strerror(errno))); check free disk space", errorNumber: errno)
             }
             done += n
         }
@@ -57,12 +75,12 @@ public final class AtomicFileWriter {
     /// Makes the file durable and visible under its final name.
     public func commit() throws {
         guard fsync(fd) == 0 else {
-            throw FileWriteError(message: "fsync of \(temporaryPath) failed: \(String(cString: strerror(errno)))")
+            throw FileWriteError(message: "fsync of \(temporaryPath) failed: \(String(cString: strerror(errno)))", errorNumber: errno)
         }
         close(fd)
         fd = -1
         guard rename(temporaryPath, path) == 0 else {
-            throw FileWriteError(message: "cannot rename \(temporaryPath) to \(path): \(String(cString: strerror(errno)))")
+            throw FileWriteError(message: "cannot rename \(temporaryPath) to \(path): \(String(cString: strerror(errno)))", errorNumber: errno)
         }
         committed = true
         DirectorySync.sync(AtomicFileWriter.directory(of: path))
@@ -73,7 +91,7 @@ public final class AtomicFileWriter {
     /// file and picks a numbered name instead). Returns that name.
     public func commit(placingWith place: (_ temporary: String, _ target: String) throws -> String) throws -> String {
         guard fsync(fd) == 0 else {
-            throw FileWriteError(message: "fsync of \(temporaryPath) failed: \(String(cString: strerror(errno)))")
+            throw FileWriteError(message: "fsync of \(temporaryPath) failed: \(String(cString: strerror(errno)))", errorNumber: errno)
         }
         close(fd)
         fd = -1

@@ -2,13 +2,34 @@ import Crypto
 import Foundation
 
 /// Failures around secrets, with stable codes. Messages never contain secret material.
-public struct SecretError: Error, Sendable, CustomStringConvertible {
-    public let code: String
+public struct SecretError: SigndError, CustomStringConvertible {
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public init(stringLiteral value: String) { self.rawValue = value }
+        public var description: String { rawValue }
+        /// The KEK is not 32 bytes / base64 of 32 bytes.
+        public static let kekInvalid = Code(rawValue: "kek.invalid")
+        public static let kekMissing = Code(rawValue: "kek.missing")
+        public static let kekUnreadable = Code(rawValue: "kek.unreadable")
+        /// A secret was sealed under another KEK.
+        public static let kekWrongKey = Code(rawValue: "kek.wrongKey")
+        /// A stored secret failed authentication.
+        public static let kekDecryptFailed = Code(rawValue: "kek.decryptFailed")
+        /// A secret file (`*_FILE`) cannot be read.
+        public static let secretUnreadable = Code(rawValue: "secret.unreadable")
+    }
+    public let code: Code
     public let message: String
-    public init(code: String, message: String) {
+    public init(code: Code, message: String) {
         self.code = code
         self.message = message
     }
+    public init(code: String, message: String) {
+        self.init(code: Code(rawValue: code), message: message)
+    }
+    public var retryable: Bool { false }
+    public var operatorMessage: String { message }
     public var description: String { "[\(code)] \(message)" }
 }
 
@@ -27,7 +48,7 @@ public struct KeyEncryptionKey: @unchecked Sendable {
 
     public init(rawKey: [UInt8], origin: String) throws {
         guard rawKey.count == 32 else {
-            throw SecretError(code: "kek.invalid", message: "the key-encryption key must be 32 bytes (base64 of 32 random bytes); generate one with `head -c 32 /dev/urandom | base64`")
+            throw SecretError(code: .kekInvalid, message: "the key-encryption key must be 32 bytes (base64 of 32 random bytes); generate one with `head -c 32 /dev/urandom | base64`")
         }
         key = SymmetricKey(data: rawKey)
         id = Hex.encode(Array(SHA256.hash(data: rawKey + Array("signd-kek-id".utf8))).prefix(8))
@@ -38,7 +59,7 @@ public struct KeyEncryptionKey: @unchecked Sendable {
                             createIfMissing: Bool = true) throws -> KeyEncryptionKey {
         if let text = environment["SIGND_KEK"], !text.isEmpty {
             guard let raw = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-                throw SecretError(code: "kek.invalid", message: "SIGND_KEK is not base64; set it to the base64 of 32 random bytes")
+                throw SecretError(code: .kekInvalid, message: "SIGND_KEK is not base64; set it to the base64 of 32 random bytes")
             }
             return try KeyEncryptionKey(rawKey: Array(raw), origin: "env")
         }
@@ -50,7 +71,7 @@ public struct KeyEncryptionKey: @unchecked Sendable {
             return try KeyEncryptionKey(rawKey: try readKeyFile(path), origin: "default:\(path)")
         }
         guard createIfMissing else {
-            throw SecretError(code: "kek.missing", message: "no key-encryption key: set SIGND_KEK or SIGND_KEK_FILE, or run `signd init --data-dir \(dataDirectory)`")
+            throw SecretError(code: .kekMissing, message: "no key-encryption key: set SIGND_KEK or SIGND_KEK_FILE, or run `signd init --data-dir \(dataDirectory)`")
         }
         var raw = [UInt8](repeating: 0, count: 32)
         for i in raw.indices { raw[i] = UInt8.random(in: 0...255) }
@@ -60,12 +81,12 @@ public struct KeyEncryptionKey: @unchecked Sendable {
 
     static func readKeyFile(_ path: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SecretError(code: "kek.unreadable", message: "cannot read the key-encryption key file \(path); check the path and that signd may read it")
+            throw SecretError(code: .kekUnreadable, message: "cannot read the key-encryption key file \(path); check the path and that signd may read it")
         }
         if data.count == 32 { return Array(data) }
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard let raw = Data(base64Encoded: text) else {
-            throw SecretError(code: "kek.invalid", message: "\(path) holds neither 32 raw bytes nor base64 of 32 bytes")
+            throw SecretError(code: .kekInvalid, message: "\(path) holds neither 32 raw bytes nor base64 of 32 bytes")
         }
         return Array(raw)
     }
@@ -80,13 +101,13 @@ public struct KeyEncryptionKey: @unchecked Sendable {
 
     public func open(_ blob: EncryptedBlob) throws -> [UInt8] {
         guard blob.kekID == id else {
-            throw SecretError(code: "kek.wrongKey", message: "this secret was encrypted under KEK \(blob.kekID), but the configured KEK is \(id); configure the right KEK or rotate with `signd keys rotate-kek`")
+            throw SecretError(code: .kekWrongKey, message: "this secret was encrypted under KEK \(blob.kekID), but the configured KEK is \(id); configure the right KEK or rotate with `signd keys rotate-kek`")
         }
         do {
             let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: blob.nonce), ciphertext: blob.ciphertext, tag: blob.tag)
             return Array(try AES.GCM.open(box, using: key, authenticating: Array(blob.context.utf8)))
         } catch {
-            throw SecretError(code: "kek.decryptFailed", message: "a stored secret (\(blob.context)) failed authentication: it was altered or belongs to another KEK")
+            throw SecretError(code: .kekDecryptFailed, message: "a stored secret (\(blob.context)) failed authentication: it was altered or belongs to another KEK")
         }
     }
 }
@@ -120,7 +141,7 @@ public enum SecureFile {
 
     public static func readJSON<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SecretError(code: "secret.unreadable", message: "cannot read \(path)")
+            throw SecretError(code: .secretUnreadable, message: "cannot read \(path)")
         }
         return try JSONDecoder().decode(T.self, from: data)
     }

@@ -90,12 +90,12 @@ public struct PDFSigningService: Sendable {
         // Parsed from the private copy: exactly the bytes hashed above.
         let copy = try FileByteSource(path: writer.temporaryPath, followSymlinks: false)
         guard copy.length == source.length else {
-            throw SigningServiceError(code: "document.changed", message: "the copy of \(inputPath) has \(copy.length) bytes, not \(source.length); nothing was signed")
+            throw SigningServiceError(code: .documentChanged, message: "the copy of \(inputPath) has \(copy.length) bytes, not \(source.length); nothing was signed")
         }
         let document = try PDFDocument(source: copy)
         let prepared = try prepare(document: document, builder: builder, request: request, reserve: timestamper?.reservedTokenSize ?? 0)
         guard prepared.base.fileLength == source.length else {
-            throw SigningServiceError(code: "internal.preparedLength", message: "the prepared update starts at \(prepared.base.fileLength), not at the end of the copied input (\(source.length)); nothing was signed")
+            throw SigningServiceError(code: .preparedLength, message: "the prepared update starts at \(prepared.base.fileLength), not at the end of the copied input (\(source.length)); nothing was signed")
         }
         let (head, tail) = prepared.coveredUpdateParts
         signatureHasher.update(head)
@@ -117,7 +117,7 @@ public struct PDFSigningService: Sendable {
     /// Throws `document.changed` unless `actual` is the approved digest.
     static func checkApproved(_ actual: String, expected: String, path: String) throws {
         guard actual == expected.lowercased() else {
-            throw SigningServiceError(code: "document.changed", message: "\(path) hashes to SHA-256 \(actual), not the approved \(expected.lowercased()): the document changed after it was approved (did the producer keep writing to it, or keep a second name for it?); nothing was signed. Submit the job again with a new approval")
+            throw SigningServiceError(code: .documentChanged, message: "\(path) hashes to SHA-256 \(actual), not the approved \(expected.lowercased()): the document changed after it was approved (did the producer keep writing to it, or keep a second name for it?); nothing was signed. Submit the job again with a new approval")
         }
     }
 
@@ -239,7 +239,7 @@ public struct PDFSigningService: Sendable {
         let inputURL = URL(fileURLWithPath: inputPath).standardizedFileURL.resolvingSymlinksInPath()
         let outputURL = URL(fileURLWithPath: outputPath).standardizedFileURL.resolvingSymlinksInPath()
         guard inputURL.path != outputURL.path else {
-            throw SigningServiceError(code: "io.outputIsInput", message: "the output \(outputPath) is the input file; signd never overwrites its input: choose another output path")
+            throw SigningServiceError(code: .outputIsInput, message: "the output \(outputPath) is the input file; signd never overwrites its input: choose another output path")
         }
     }
 
@@ -258,9 +258,30 @@ public struct PDFSigningService: Sendable {
     }
 }
 
-public struct SigningServiceError: Error, Sendable, CustomStringConvertible {
-    public let code: String
+public struct SigningServiceError: SigndError, CustomStringConvertible {
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public init(stringLiteral value: String) { self.rawValue = value }
+        public var description: String { rawValue }
+        /// The bytes about to be signed (or signed) are not the approved ones.
+        public static let documentChanged = Code(rawValue: "document.changed")
+        /// The prepared update does not start at the end of the copied input.
+        public static let preparedLength = Code(rawValue: "internal.preparedLength")
+        /// The output path is the input path.
+        public static let outputIsInput = Code(rawValue: "io.outputIsInput")
+    }
+    public let code: Code
     public let message: String
+    public init(code: Code, message: String) {
+        self.code = code
+        self.message = message
+    }
+    public init(code: String, message: String) {
+        self.init(code: Code(rawValue: code), message: message)
+    }
+    public var retryable: Bool { false }
+    public var operatorMessage: String { message }
     public var description: String { "[\(code)] \(message)" }
 }
 
