@@ -62,7 +62,11 @@ extension JobPipeline {
     /// taken into work/ (a crash right after it was taken in) is the event the job waits for.
     func awaitSignatureStep(row: JobRecord, manifest: SignManifest, logger: Logger) async -> SignJobEvent? {
         let work = layout.workFiles(row.jobId)
-        if SpoolFiles.isRegularFile(work.signature) { return .signatureArrived }
+        if let taken = FileStatus(path: work.signature), taken.kind == .regular {
+            // Taken in before a crash: it arrived when signd renamed it into work/ (its inode
+            // change time), however late the restart comes.
+            return .signatureArrived(at: Date(timeIntervalSince1970: taken.changed))
+        }
         guard let deadline = row.signatureDeadline else {
             return .stepFailed(JobFailure(code: "external.unknownJob", message: "job \(row.jobId) waits for a signature but has no deadline on record", retryable: false))
         }
@@ -195,7 +199,7 @@ extension JobPipeline {
             }
             SpoolFiles.fsyncDirectory(layout.work)
             // A crash from here on: the job's awaitSignature action finds the signature in work/.
-            await run(row, event: .signatureArrived, manifest: nil, resumed: false, logger: logger)
+            await run(row, event: .signatureArrived(at: now), manifest: nil, resumed: false, logger: logger)
         }
     }
 

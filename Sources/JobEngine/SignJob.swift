@@ -9,8 +9,10 @@ public enum SignJobEvent: Equatable, Sendable {
     case prepared(deadline: Date)
     /// `awaitSignature` handed out the data to be signed (pending/<job>.dtbs.json, recorded).
     case dtbsIssued
-    /// External mode: the device's signature was taken into work/.
-    case signatureArrived
+    /// External mode: the device's signature was taken into work/ at `at` (the deadline applies
+    /// to this time, not to when the job is looked at: a restart after the deadline still
+    /// completes a signature that came in time).
+    case signatureArrived(at: Date)
     /// `sign` or `completeExternal` wrote an output that passed the self-check.
     case signed
     /// `deliver` published the result.
@@ -140,8 +142,8 @@ public struct SignJob: Equatable, Sendable {
         case (.dtbsIssued, .awaitingSignature, .awaitSignature):
             progress.progressed()
             return [.persist, .waitForSignature(until: signatureDeadline ?? now)]
-        case (.signatureArrived, .awaitingSignature, .awaitSignature):
-            if let deadline = signatureDeadline, now > deadline {
+        case (.signatureArrived(let arrival), .awaitingSignature, .awaitSignature):
+            if let deadline = signatureDeadline, arrival > deadline {
                 // The deadline applies to the signature's arrival (its completion may be retried later).
                 return fail(JobFailure(code: "external.expired",
                                        message: "the device signature arrived after the deadline \(Self.iso8601(deadline)); submit the job again",

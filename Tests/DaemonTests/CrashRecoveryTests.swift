@@ -8,7 +8,8 @@ import XCTest
 
 /// Exactly once across crashes: the daemon is killed with SIGKILL repeatedly during a batch. (The
 /// deterministic restarts on the on-disk states a crash between two steps leaves run in-process:
-/// InProcess/CrashWindowPipelineTests.swift.)
+/// InProcess/CrashWindowPipelineTests.swift; colliding inputs looked at by several workers at
+/// once: InProcess/IntakePipelineTests.swift.)
 final class CrashRecoveryTests: DaemonTestCase {
     func testKillNineDuringBatchEveryJobEndsExactlyOnce() throws {
         let f = fixture!
@@ -148,35 +149,4 @@ enum CrashWindowTests {
     /// Twelve kills may interrupt one job more often than the poison-job guard allows (2 by
     /// default): this test is about exactly-once, so the guard is set out of reach.
     static let killLoopConfiguration = #"{"spools":[{"name":"default","maxInterruptions":1000}]}"#
-}
-
-/// Workers run jobs in parallel: inputs that collide must still end exactly once, nothing lost.
-final class ConcurrentIntakeTests: DaemonTestCase {
-    /// Two manifests naming one PDF, dropped together: one job signs it, the other waits for a
-    /// PDF that no longer comes and fails with `document.missing`; its manifest is kept.
-    func testTwoManifestsNamingOnePDFEndOnceEach() throws {
-        let f = fixture!
-        let config = #"{"spools":[{"name":"default","workers":4,"documentTimeoutSeconds":2}]}"#
-        let pdf = try f.samplePDFCopy(named: "shared.pdf")
-        var manifests: [String: [String: Any]] = [:]
-        for job in ["share-a", "share-b", "share-c"] {
-            var m = try f.manifest(pdf: pdf, job: job)
-            m["document"] = ["file": "shared.pdf", "sha256": CrashWindowTests.sampleDigest]
-            manifests[job] = m
-        }
-        let daemon = try f.startDaemon(configuration: config)
-        try f.drop(file: pdf, as: "shared.pdf")
-        for (job, m) in manifests { try f.drop(manifest: m, as: "\(job).json") }
-        var outcomes: [String: JobOutcome] = [:]
-        for job in manifests.keys { outcomes[job] = try f.waitForOutcome(of: job, timeout: 30) }
-        XCTAssertEqual(f.stop(daemon), 0)
-        let done = outcomes.filter { $0.value == .done }.map(\.key)
-        XCTAssertEqual(done.count, 1, "exactly one job signs the shared PDF: \(outcomes)\n\(f.spoolListing())")
-        for (job, outcome) in outcomes where outcome != .done {
-            XCTAssertEqual(outcome, .failed(code: "document.missing"), "\(job)\n\(f.spoolListing())")
-            XCTAssertTrue(f.exists(f.failed + "/\(job).json"), "the manifest of \(job) is kept in failed/\n\(f.spoolListing())")
-        }
-        XCTAssertEqual(f.entries(f.work), [], "nothing stranded in work/")
-        XCTAssertEqual(f.entries(f.incoming).filter { !$0.hasPrefix(".") }, [], "nothing left in incoming/")
-    }
 }

@@ -32,7 +32,7 @@ final class SignJobTests: XCTestCase {
         XCTAssertEqual(job.state, .awaitingSignature)
         XCTAssertEqual(job.handle(.dtbsIssued, now: t0, policy: policy), [.persist, .waitForSignature(until: deadline)])
         XCTAssertFalse(job.isRunnable(at: t0), "a job waiting for its signature has nothing to run")
-        XCTAssertEqual(job.handle(.signatureArrived, now: t0.addingTimeInterval(10), policy: policy), [.persist, .run(.completeExternal)])
+        XCTAssertEqual(job.handle(.signatureArrived(at: t0.addingTimeInterval(10)), now: t0.addingTimeInterval(10), policy: policy), [.persist, .run(.completeExternal)])
         XCTAssertEqual(job.handle(.signed, now: t0, policy: policy), [.persist, .run(.deliver)])
     }
 
@@ -51,9 +51,18 @@ final class SignJobTests: XCTestCase {
     func testSignatureAfterTheDeadlineFailsExpired() {
         var job = SignJob(claimed: "x", mode: .external)
         _ = job.handle(.prepared(deadline: t0.addingTimeInterval(300)), now: t0, policy: policy)
-        let effects = job.handle(.signatureArrived, now: t0.addingTimeInterval(301), policy: policy)
+        let effects = job.handle(.signatureArrived(at: t0.addingTimeInterval(301)), now: t0.addingTimeInterval(301), policy: policy)
         guard case .run(.fail(let failure))? = effects.last else { return XCTFail("expected a failure, got \(effects)") }
         XCTAssertEqual(failure.code, "external.expired")
+    }
+
+    /// A signature taken in before the deadline and found after a restart that came later is
+    /// completed: its arrival counts, not the time it is looked at.
+    func testSignatureThatArrivedInTimeIsCompletedAfterALateRestart() {
+        var job = SignJob(claimed: "x", mode: .external)
+        _ = job.handle(.prepared(deadline: t0.addingTimeInterval(300)), now: t0, policy: policy)
+        XCTAssertEqual(job.handle(.signatureArrived(at: t0.addingTimeInterval(299)), now: t0.addingTimeInterval(3600), policy: policy),
+                       [.persist, .run(.completeExternal)])
     }
 
     func testDeadlineWithoutSignatureFailsButNotOnceTheSignatureIsIn() {
@@ -64,7 +73,7 @@ final class SignJobTests: XCTestCase {
             return XCTFail("the deadline must fail a job still waiting")
         }
         XCTAssertEqual(failure.code, "external.expired")
-        _ = completing.handle(.signatureArrived, now: t0, policy: policy)
+        _ = completing.handle(.signatureArrived(at: t0), now: t0, policy: policy)
         guard case .ignored? = completing.handle(.deadlinePassed, now: t0.addingTimeInterval(1), policy: policy).first else {
             return XCTFail("a signature taken in before the deadline is completed, not expired")
         }
@@ -132,7 +141,7 @@ final class SignJobTests: XCTestCase {
         let cases: [(SignJob, SignJobEvent)] = [
             (SignJob(claimed: "a", mode: .cloud), .signed),
             (SignJob(claimed: "b", mode: .cloud), .delivered),
-            (SignJob(claimed: "c", mode: .cloud), .signatureArrived),
+            (SignJob(claimed: "c", mode: .cloud), .signatureArrived(at: Date())),
             (SignJob(claimed: "d", mode: .cloud), .prepared(deadline: Date())),
             (SignJob(claimed: "e", mode: .external), .authorized),
             (SignJob(claimed: "f", mode: .cloud), .failureRecorded),

@@ -17,6 +17,10 @@ public struct FileStatus: Sendable, Hashable {
     public let inode: UInt64
     /// Hard links to the file (`st_nlink`).
     public let linkCount: Int
+    /// Inode change time (`st_ctime`), seconds since 1970: set by the kernel at every rename,
+    /// link or write, so for a file signd renamed into place and never touched again, the time
+    /// it was taken in.
+    public let changed: Double
 
     /// nil when the path does not exist (or cannot be examined); `errno` tells why.
     public init?(path: String) {
@@ -33,6 +37,7 @@ public struct FileStatus: Sendable, Hashable {
         device = UInt64(st.st_dev)
         inode = UInt64(st.st_ino)
         linkCount = Int(st.st_nlink)
+        changed = Double(st.st_ctim.tv_sec) + Double(st.st_ctim.tv_nsec) / 1e9
     }
 
     /// The message for the last failed call (`strerror(errno)`).

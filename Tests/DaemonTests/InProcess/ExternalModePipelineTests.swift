@@ -248,12 +248,6 @@ final class ExternalModePipelineTests: XCTestCase {
         await h.pipeline.expireAwaitingSignatures()
         XCTAssertNil(h.outcome(of: "crash-late"), "a signature in work/ is not late: \(h.spoolListing())")
         try await h.restart()
-        if h.outcome(of: "crash-late") == .failed(code: "external.expired") {
-            // Known: recovery's awaitSignature step reports .signatureArrived at the restart's
-            // `now`, so SignJob judges the arrival by the restart time (ExternalSigning.swift,
-            // awaitSignatureStep; not changed here). Remove this skip when it is fixed.
-            throw XCTSkip("KNOWN BUG: a signature taken into work/ before the deadline is failed as external.expired when the restart comes after the deadline")
-        }
         XCTAssertEqual(h.outcome(of: "crash-late"), .done, h.spoolListing())
     }
 
