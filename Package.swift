@@ -53,15 +53,26 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        // ---- Services (I/O behind protocols) ----
+        // ---- Foundation (no format targets: hex, time, timeouts, files, secrets) ----
         .target(
             name: "SigndCore",
             dependencies: [
-                "PDFSyntax", "PDFSignatures", "CMSStructures", "PAdES",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // ---- Services (I/O behind protocols) ----
+        // Signs a PDF file into a new file (one step or two phases); the timestamper is injected.
+        .target(
+            name: "DocumentSigning",
+            dependencies: [
+                "SigndCore", "PDFSyntax", "PDFSignatures", "CMSStructures", "PAdES",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
@@ -149,7 +160,7 @@ let package = Package(
             name: "Daemon",
             dependencies: [
                 "Jobs", "StateStore", "Audit", "SCA", "CertificateLifecycle", "CertificateAuthority", "Timestamping", "CSpoolSupport",
-                "PAdES", "PDFSignatures", "PDFSyntax", "SigndCore",
+                "DocumentSigning", "PAdES", "PDFSignatures", "PDFSyntax", "SigndCore",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -163,7 +174,7 @@ let package = Package(
         .executableTarget(
             name: "signd",
             dependencies: [
-                "SigndCore", "PAdES", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore", "CertificateLifecycle", "CertificateAuthority", "SCA", "Jobs", "Audit", "Daemon",
+                "SigndCore", "DocumentSigning", "PAdES", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore", "CertificateLifecycle", "CertificateAuthority", "SCA", "Jobs", "Audit", "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -177,7 +188,7 @@ let package = Package(
         .executableTarget(
             name: "signd-bench",
             dependencies: [
-                "SigndCore", "PAdES", "PDFSyntax", "PDFSignatures", "Timestamping",
+                "SigndCore", "DocumentSigning", "PAdES", "PDFSyntax", "PDFSignatures", "Timestamping",
                 .product(name: "X509", package: "swift-certificates"),
             ],
             path: "bench/SigndBench",
@@ -225,7 +236,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PAdESTests",
-            dependencies: ["PAdES", "PDFSignatures", "PDFSyntax", "SigndCore", "TestSupport", "CMSStructures"],
+            dependencies: ["PAdES", "PDFSignatures", "PDFSyntax", "SigndCore", "DocumentSigning", "TestSupport", "CMSStructures"],
             swiftSettings: strict
         ),
         .testTarget(

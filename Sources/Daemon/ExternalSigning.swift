@@ -1,5 +1,6 @@
 import Audit
 import Crypto
+import DocumentSigning
 import Foundation
 import Jobs
 import Logging

@@ -1,6 +1,7 @@
 import Audit
 import CertificateLifecycle
 import Crypto
+import DocumentSigning
 import Foundation
 import Jobs
 import Logging

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DocumentSigning
 import Foundation
 import Jobs
 import SCA

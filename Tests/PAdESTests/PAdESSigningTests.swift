@@ -1,4 +1,5 @@
 import CMSStructures
+import DocumentSigning
 import Foundation
 import PAdES
 import PDFSignatures
