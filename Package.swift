@@ -23,6 +23,11 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // Already in the graph through async-http-client and Hummingbird; declared because
+        // targets import NIOCore, NIOHTTP1, NIOSSL and ServiceLifecycle themselves.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // System zlib for FlateDecode.
@@ -95,7 +100,7 @@ let package = Package(
         .target(
             name: "StateStore",
             dependencies: [
-                "SigndCore", "DatabaseSupport",
+                "DatabaseSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
@@ -103,31 +108,37 @@ let package = Package(
         .target(
             name: "CertificateAuthority",
             dependencies: [
-                "SigndCore", "PAdES", "CMSStructures",
+                "SigndCore", "CMSStructures",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
         ),
         .target(
             name: "SCA",
             dependencies: [
-                "Jobs", "StateStore", "SigndCore", "CertificateLifecycle", "CertificateAuthority",
+                "Jobs", "StateStore", "SigndCore", "CertificateAuthority",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
         ),
         .target(
             name: "CertificateLifecycle",
             dependencies: [
-                "StateStore", "CertificateAuthority", "SigndCore", "PAdES",
+                "StateStore", "CertificateAuthority", "SigndCore",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -151,7 +162,9 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
         ),
@@ -174,12 +187,16 @@ let package = Package(
         .executableTarget(
             name: "signd",
             dependencies: [
-                "SigndCore", "DocumentSigning", "PAdES", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore", "CertificateLifecycle", "CertificateAuthority", "SCA", "Jobs", "Audit", "Daemon",
+                "SigndCore", "DocumentSigning", "PAdES", "PDFSignatures", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore", "CertificateLifecycle", "CertificateAuthority", "SCA", "Jobs", "Audit", "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -188,7 +205,7 @@ let package = Package(
         .executableTarget(
             name: "signd-bench",
             dependencies: [
-                "SigndCore", "DocumentSigning", "PAdES", "PDFSyntax", "PDFSignatures", "Timestamping",
+                "SigndCore", "DocumentSigning", "PAdES", "PDFSignatures", "Timestamping",
                 .product(name: "X509", package: "swift-certificates"),
             ],
             path: "bench/SigndBench",
@@ -211,13 +228,16 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "SigndCore", "PAdES",
+                "PAdES",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 // FakePowerAuthServer (SCATests, DaemonTests).
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: strict
@@ -236,7 +256,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PAdESTests",
-            dependencies: ["PAdES", "PDFSignatures", "PDFSyntax", "SigndCore", "DocumentSigning", "TestSupport", "CMSStructures"],
+            dependencies: ["PAdES", "PDFSignatures", "PDFSyntax", "SigndCore", "DocumentSigning", "TestSupport", "CMSStructures", .product(name: "SwiftASN1", package: "swift-asn1"), .product(name: "X509", package: "swift-certificates")],
             swiftSettings: strict
         ),
         .testTarget(
@@ -247,6 +267,12 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             exclude: ["Fixtures"],
             swiftSettings: strict
@@ -254,16 +280,20 @@ let package = Package(
         .testTarget(
             name: "SCATests",
             dependencies: [
-                "SCA", "Jobs", "StateStore", "SigndCore", "TestSupport",
+                "CertificateAuthority", "SCA", "Jobs", "StateStore", "SigndCore", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "AuditTests",
-            dependencies: ["Audit", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Audit", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(
@@ -280,24 +310,27 @@ let package = Package(
         .testTarget(
             name: "TimestampTests",
             dependencies: [
-                "Timestamping", "SigndHTTP", "SigndCore", "PAdES", "CMSStructures", "TestSupport",
+                "Timestamping", "SigndHTTP", "PAdES", "CMSStructures", "TestSupport",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "InteropTests",
-            dependencies: ["SigndCore", "PAdES", "TestSupport"],
+            dependencies: ["TestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["TestSupport", "Jobs", "Audit", "SigndCore", "Daemon", "StateStore", "SCA"],
+            dependencies: ["TestSupport", "Jobs", "Audit", "Daemon", "StateStore", "SCA", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
     ]
