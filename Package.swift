@@ -124,7 +124,7 @@ let package = Package(
         .target(
             name: "SCA",
             dependencies: [
-                "Jobs", "StateStore", "SigndCore", "CertificateAuthority",
+                "Jobs", "StateStore", "SigndCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -280,7 +280,7 @@ let package = Package(
         .testTarget(
             name: "SCATests",
             dependencies: [
-                "CertificateAuthority", "SCA", "Jobs", "StateStore", "SigndCore", "TestSupport",
+                "SCA", "Jobs", "StateStore", "SigndCore", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),

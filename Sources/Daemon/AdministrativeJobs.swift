@@ -259,7 +259,7 @@ extension JobPipeline {
 
     func device(_ m: DeviceManifest, job: JobRecord, resumed: Bool) async throws -> AdministrativeResult {
         let database = deps.database
-        let registry = DeviceRegistry(database: database, certificateAuthority: deps.enrollment.ca)
+        let registry = DeviceRegistry(database: database)
         var result = AdministrativeResult(jobId: m.jobId, type: "device", status: "", userId: m.userId, deviceId: m.deviceId,
                                           completedAt: Timestamps.iso8601(now))
         let manifest = JobManifest.device(m)
@@ -298,9 +298,9 @@ extension JobPipeline {
             auditAdministrative(.deviceUnblocked, manifest, details: ["previousStatus": device.status.rawValue])
             result.status = "unblocked"
         case .remove:
-            let report = try await registry.remove(deviceId: m.deviceId, now: now)
+            let report = try await DeviceRemoval(database: database, certificateAuthority: deps.enrollment.ca).remove(deviceId: m.deviceId, now: now)
             // Resumed: certificates an earlier attempt revoked (and marked) before a crash are
-            // no longer pending for the registry; they are this job's revocations all the same.
+            // no longer pending for the removal; they are this job's revocations all the same.
             var earlier: [CertificateRecord] = []
             if resumed {
                 let thisRun = Set(report.revoked.map(\.serial) + report.alreadyRevoked)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CertificateAuthority
+import CertificateLifecycle
 import Crypto
 import Foundation
 import Jobs
@@ -84,7 +85,7 @@ struct DeviceCommand: AsyncParsableCommand {
                 let database = try SCACommandSupport.openState(data)
                 let needsCA = try database.certificates(deviceId: device).contains { $0.status == .active || $0.status == .superseded }
                 let ca: (any CertificateAuthorityService)? = needsCA ? try await makeCertificateAuthority(dataDirectory: dir) : nil
-                report = try await DeviceRegistry(database: database, certificateAuthority: ca).remove(deviceId: device, now: Date())
+                report = try await DeviceRemoval(database: database, certificateAuthority: ca).remove(deviceId: device, now: Date())
             } catch {
                 SCACommandSupport.report(error)
                 throw ExitCode(2)
