@@ -46,14 +46,25 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "PDFSignatures", dependencies: ["PDFSyntax"], swiftSettings: strict),
+        // CMS signing primitives shared by PAdES and Timestamping: signers (the key may live
+        // anywhere), digests, signature-value checks, signer-certificate checks.
         .target(
-            name: "PAdES",
+            name: "CMSSigning",
             dependencies: [
-                "PDFSyntax", "PDFSignatures", "CMSStructures",
+                "CMSStructures",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PAdES",
+            dependencies: [
+                "PDFSyntax", "PDFSignatures", "CMSStructures", "CMSSigning",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
             ],
             swiftSettings: strict
         ),
@@ -74,7 +85,7 @@ let package = Package(
         .target(
             name: "DocumentSigning",
             dependencies: [
-                "SigndCore", "PDFSyntax", "PDFSignatures", "CMSStructures", "PAdES",
+                "SigndCore", "PDFSyntax", "PDFSignatures", "CMSStructures", "CMSSigning", "PAdES",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -148,7 +159,7 @@ let package = Package(
         .target(
             name: "Timestamping",
             dependencies: [
-                "CMSStructures", "PAdES", "SigndCore",
+                "CMSStructures", "CMSSigning", "SigndCore",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -173,7 +184,7 @@ let package = Package(
             name: "Daemon",
             dependencies: [
                 "Jobs", "StateStore", "Audit", "SCA", "CertificateLifecycle", "CertificateAuthority", "Timestamping", "CSpoolSupport",
-                "DocumentSigning", "PAdES", "PDFSignatures", "PDFSyntax", "SigndCore",
+                "DocumentSigning", "CMSSigning", "PAdES", "PDFSignatures", "PDFSyntax", "SigndCore",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -187,7 +198,7 @@ let package = Package(
         .executableTarget(
             name: "signd",
             dependencies: [
-                "SigndCore", "DocumentSigning", "PAdES", "PDFSignatures", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore", "CertificateLifecycle", "CertificateAuthority", "SCA", "Jobs", "Audit", "Daemon",
+                "SigndCore", "DocumentSigning", "CMSSigning", "PAdES", "PDFSignatures", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore", "CertificateLifecycle", "CertificateAuthority", "SCA", "Jobs", "Audit", "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -205,7 +216,7 @@ let package = Package(
         .executableTarget(
             name: "signd-bench",
             dependencies: [
-                "SigndCore", "DocumentSigning", "PAdES", "PDFSignatures", "Timestamping",
+                "SigndCore", "DocumentSigning", "CMSSigning", "PAdES", "PDFSignatures", "Timestamping",
                 .product(name: "X509", package: "swift-certificates"),
             ],
             path: "bench/SigndBench",
@@ -228,7 +239,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "PAdES",
+                "CMSSigning",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -256,7 +267,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PAdESTests",
-            dependencies: ["PAdES", "PDFSignatures", "PDFSyntax", "SigndCore", "DocumentSigning", "TestSupport", "CMSStructures", .product(name: "SwiftASN1", package: "swift-asn1"), .product(name: "X509", package: "swift-certificates")],
+            dependencies: ["PAdES", "CMSSigning", "PDFSignatures", "PDFSyntax", "SigndCore", "DocumentSigning", "TestSupport", "CMSStructures", .product(name: "SwiftASN1", package: "swift-asn1"), .product(name: "X509", package: "swift-certificates")],
             swiftSettings: strict
         ),
         .testTarget(
@@ -310,7 +321,7 @@ let package = Package(
         .testTarget(
             name: "TimestampTests",
             dependencies: [
-                "Timestamping", "SigndHTTP", "PAdES", "CMSStructures", "TestSupport",
+                "Timestamping", "SigndHTTP", "CMSSigning", "CMSStructures", "TestSupport",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

@@ -1,4 +1,5 @@
 import Audit
+import CMSSigning
 import Crypto
 import DocumentSigning
 import Foundation

@@ -1,5 +1,6 @@
 import Audit
 import CertificateLifecycle
+import CMSSigning
 import Crypto
 import DocumentSigning
 import Foundation

@@ -1,3 +1,4 @@
+import CMSSigning
 import PAdES
 import SigndCore
 

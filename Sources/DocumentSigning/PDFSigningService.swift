@@ -1,3 +1,4 @@
+import CMSSigning
 import CMSStructures
 import Crypto
 import Foundation

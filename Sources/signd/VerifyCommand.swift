@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMSSigning
 import DocumentSigning
 import Foundation
 import PAdES

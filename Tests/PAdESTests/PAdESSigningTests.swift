@@ -1,3 +1,4 @@
+import CMSSigning
 import CMSStructures
 import DocumentSigning
 import Foundation
