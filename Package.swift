@@ -46,6 +46,16 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "PDFSignatures", dependencies: ["PDFSyntax"], swiftSettings: strict),
+        // RFC 6960 OCSP and RFC 5280 CRL structures, with the revocation reasons.
+        .target(
+            name: "PKIStructures",
+            dependencies: [
+                "CMSStructures",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            swiftSettings: strict
+        ),
         // CMS signing primitives shared by PAdES and Timestamping: signers (the key may live
         // anywhere), digests, signature-value checks, signer-certificate checks.
         .target(
@@ -119,7 +129,7 @@ let package = Package(
         .target(
             name: "CertificateAuthority",
             dependencies: [
-                "SigndCore", "CMSStructures",
+                "SigndCore", "CMSStructures", "PKIStructures",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -149,7 +159,7 @@ let package = Package(
         .target(
             name: "CertificateLifecycle",
             dependencies: [
-                "StateStore", "CertificateAuthority", "SigndCore",
+                "StateStore", "CertificateAuthority", "PKIStructures", "SigndCore",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -183,7 +193,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "Jobs", "StateStore", "Audit", "SCA", "CertificateLifecycle", "CertificateAuthority", "Timestamping", "CSpoolSupport",
+                "Jobs", "StateStore", "Audit", "SCA", "CertificateLifecycle", "CertificateAuthority", "PKIStructures", "Timestamping", "CSpoolSupport",
                 "DocumentSigning", "CMSSigning", "PAdES", "PDFSignatures", "PDFSyntax", "SigndCore",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -198,7 +208,7 @@ let package = Package(
         .executableTarget(
             name: "signd",
             dependencies: [
-                "SigndCore", "DocumentSigning", "CMSSigning", "PAdES", "PDFSignatures", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore", "CertificateLifecycle", "CertificateAuthority", "SCA", "Jobs", "Audit", "Daemon",
+                "SigndCore", "DocumentSigning", "CMSSigning", "PAdES", "PDFSignatures", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore", "CertificateLifecycle", "CertificateAuthority", "PKIStructures", "SCA", "Jobs", "Audit", "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -273,7 +283,7 @@ let package = Package(
         .testTarget(
             name: "CertificateAuthorityTests",
             dependencies: [
-                "CertificateAuthority", "SigndCore", "TestSupport", "CMSStructures",
+                "CertificateAuthority", "PKIStructures", "SigndCore", "TestSupport", "CMSStructures",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -310,7 +320,7 @@ let package = Package(
         .testTarget(
             name: "StateStoreTests",
             dependencies: [
-                "StateStore", "SigndCore", "CertificateLifecycle", "CertificateAuthority", "TestSupport", "DatabaseSupport",
+                "StateStore", "SigndCore", "CertificateLifecycle", "CertificateAuthority", "PKIStructures", "TestSupport", "DatabaseSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

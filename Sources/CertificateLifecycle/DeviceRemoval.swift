@@ -1,5 +1,6 @@
 import CertificateAuthority
 import Foundation
+import PKIStructures
 import StateStore
 
 /// What removing a device did to its certificates.

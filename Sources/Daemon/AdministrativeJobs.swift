@@ -5,6 +5,7 @@ import Crypto
 import Foundation
 import Jobs
 import Logging
+import PKIStructures
 import SCA
 import SigndCore
 import StateStore

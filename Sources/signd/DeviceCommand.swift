@@ -4,6 +4,7 @@ import CertificateLifecycle
 import Crypto
 import Foundation
 import Jobs
+import PKIStructures
 import SCA
 import SigndCore
 import StateStore

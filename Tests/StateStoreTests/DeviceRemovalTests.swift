@@ -2,6 +2,7 @@ import CertificateAuthority
 import CertificateLifecycle
 import Crypto
 import Foundation
+import PKIStructures
 import StateStore
 import X509
 import XCTest
