@@ -156,6 +156,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // A simulated phone (`signd device-sim`, tests): device key, CSRs, authorizations, DTBS signatures.
+        .target(
+            name: "DeviceSimulation",
+            dependencies: [
+                "SCA", "Jobs", "SigndCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "CertificateLifecycle",
             dependencies: [
@@ -208,7 +219,7 @@ let package = Package(
         .executableTarget(
             name: "signd",
             dependencies: [
-                "SigndCore", "DocumentSigning", "CMSSigning", "PAdES", "PDFSignatures", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore", "CertificateLifecycle", "CertificateAuthority", "PKIStructures", "SCA", "Jobs", "Audit", "Daemon",
+                "SigndCore", "DocumentSigning", "CMSSigning", "PAdES", "PDFSignatures", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore", "CertificateLifecycle", "CertificateAuthority", "PKIStructures", "SCA", "DeviceSimulation", "Jobs", "Audit", "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -303,7 +314,7 @@ let package = Package(
         .testTarget(
             name: "SCATests",
             dependencies: [
-                "SCA", "Jobs", "StateStore", "SigndCore", "TestSupport",
+                "SCA", "DeviceSimulation", "Jobs", "StateStore", "SigndCore", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DeviceSimulation
 import DocumentSigning
 import Foundation
 import Jobs
