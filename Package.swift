@@ -23,6 +23,11 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // Already in the graph through async-http-client and Hummingbird; declared because
+        // targets import NIOCore, NIOHTTP1, NIOSSL and ServiceLifecycle themselves.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // System zlib for FlateDecode.
@@ -41,10 +46,22 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "PDFSignatures", dependencies: ["PDFSyntax"], swiftSettings: strict),
+        // RFC 6960 OCSP and RFC 5280 CRL structures, with the revocation reasons.
         .target(
-            name: "PAdES",
+            name: "PKIStructures",
             dependencies: [
-                "PDFSyntax", "PDFSignatures", "CMSStructures",
+                "CMSStructures",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            swiftSettings: strict
+        ),
+        // CMS signing primitives shared by PAdES and Timestamping: signers (the key may live
+        // anywhere), digests, signature-value checks, signer-certificate checks.
+        .target(
+            name: "CMSSigning",
+            dependencies: [
+                "CMSStructures",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -52,16 +69,36 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "PAdES",
+            dependencies: [
+                "PDFSyntax", "PDFSignatures", "CMSStructures", "CMSSigning",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            swiftSettings: strict
+        ),
 
-        // ---- Services (I/O behind protocols) ----
+        // ---- Foundation (no format targets: hex, time, timeouts, files, secrets) ----
         .target(
             name: "SigndCore",
             dependencies: [
-                "PDFSyntax", "PDFSignatures", "CMSStructures", "PAdES",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // ---- Services (I/O behind protocols) ----
+        // Signs a PDF file into a new file (one step or two phases); the timestamper is injected.
+        .target(
+            name: "DocumentSigning",
+            dependencies: [
+                "SigndCore", "PDFSyntax", "PDFSignatures", "CMSStructures", "CMSSigning", "PAdES",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
@@ -94,31 +131,48 @@ let package = Package(
         .target(
             name: "CertificateAuthority",
             dependencies: [
-                "SigndCore", "PAdES", "CMSStructures",
+                "SigndCore", "CMSStructures", "PKIStructures",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
         ),
         .target(
             name: "SCA",
             dependencies: [
-                "Jobs", "StateStore", "SigndCore", "CertificateLifecycle", "CertificateAuthority",
+                "Jobs", "StateStore", "SigndCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
+        // A simulated phone (`signd device-sim`, tests): device key, CSRs, authorizations, DTBS signatures.
+        .target(
+            name: "DeviceSimulation",
+            dependencies: [
+                "SCA", "Jobs", "SigndCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: strict
         ),
         .target(
             name: "CertificateLifecycle",
             dependencies: [
-                "StateStore", "CertificateAuthority", "SigndCore", "PAdES",
+                "StateStore", "CertificateAuthority", "PKIStructures", "SigndCore",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -128,7 +182,7 @@ let package = Package(
         .target(
             name: "Timestamping",
             dependencies: [
-                "CMSStructures", "PAdES", "SigndCore",
+                "CMSStructures", "CMSSigning", "SigndCore",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -142,7 +196,9 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
         ),
@@ -150,8 +206,8 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "Jobs", "JobEngine", "StateStore", "Audit", "SCA", "CertificateLifecycle", "CertificateAuthority", "Timestamping", "CSpoolSupport",
-                "PAdES", "PDFSignatures", "PDFSyntax", "SigndCore",
+                "Jobs", "JobEngine", "StateStore", "Audit", "SCA", "CertificateLifecycle", "CertificateAuthority", "PKIStructures", "Timestamping", "CSpoolSupport",
+                "DocumentSigning", "CMSSigning", "PAdES", "PDFSignatures", "PDFSyntax", "SigndCore",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -165,12 +221,18 @@ let package = Package(
         .executableTarget(
             name: "signd",
             dependencies: [
-                "SigndCore", "PAdES", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore", "CertificateLifecycle", "CertificateAuthority", "SCA", "Jobs", "Audit", "Daemon",
+                "SigndCore", "DocumentSigning", "CMSSigning", "PAdES", "PDFSignatures", "PDFSyntax", "Timestamping", "SigndHTTP", "StateStore", "CertificateLifecycle", "CertificateAuthority", "PKIStructures", "SCA", "DeviceSimulation", "Jobs", "Audit", "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -179,7 +241,7 @@ let package = Package(
         .executableTarget(
             name: "signd-bench",
             dependencies: [
-                "SigndCore", "PAdES", "PDFSyntax", "PDFSignatures", "Timestamping",
+                "SigndCore", "DocumentSigning", "CMSSigning", "PAdES", "PDFSignatures", "Timestamping",
                 .product(name: "X509", package: "swift-certificates"),
             ],
             path: "bench/SigndBench",
@@ -202,13 +264,16 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "SigndCore", "PAdES",
+                "CMSSigning",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 // FakePowerAuthServer (SCATests, DaemonTests).
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: strict
@@ -228,17 +293,23 @@ let package = Package(
         ),
         .testTarget(
             name: "PAdESTests",
-            dependencies: ["PAdES", "PDFSignatures", "PDFSyntax", "SigndCore", "TestSupport", "CMSStructures"],
+            dependencies: ["PAdES", "CMSSigning", "PDFSignatures", "PDFSyntax", "SigndCore", "DocumentSigning", "TestSupport", "CMSStructures", .product(name: "SwiftASN1", package: "swift-asn1"), .product(name: "X509", package: "swift-certificates")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "CertificateAuthorityTests",
             dependencies: [
-                "CertificateAuthority", "SigndCore", "TestSupport", "CMSStructures",
+                "CertificateAuthority", "PKIStructures", "SigndCore", "TestSupport", "CMSStructures",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             exclude: ["Fixtures"],
             swiftSettings: strict
@@ -246,22 +317,27 @@ let package = Package(
         .testTarget(
             name: "SCATests",
             dependencies: [
-                "SCA", "Jobs", "StateStore", "SigndCore", "TestSupport",
+                "SCA", "DeviceSimulation", "Jobs", "StateStore", "SigndCore", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "AuditTests",
-            dependencies: ["Audit", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Audit", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "StateStoreTests",
             dependencies: [
-                "StateStore", "JobEngine", "SigndCore", "CertificateLifecycle", "CertificateAuthority", "TestSupport", "DatabaseSupport",
+                "StateStore", "JobEngine", "SigndCore", "CertificateLifecycle", "CertificateAuthority", "PKIStructures", "TestSupport", "DatabaseSupport",
+                "PDFSyntax",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -272,18 +348,21 @@ let package = Package(
         .testTarget(
             name: "TimestampTests",
             dependencies: [
-                "Timestamping", "SigndHTTP", "SigndCore", "PAdES", "CMSStructures", "TestSupport",
+                "Timestamping", "SigndHTTP", "CMSSigning", "CMSStructures", "TestSupport",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "InteropTests",
-            dependencies: ["SigndCore", "PAdES", "TestSupport"],
+            dependencies: ["TestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
@@ -292,7 +371,7 @@ let package = Package(
             dependencies: [
                 "TestSupport", "Jobs", "JobEngine", "Audit", "SigndCore", "Daemon", "StateStore", "SCA",
                 // The in-process harness (InProcess/PipelineHarness.swift) composes the pipeline as signd run does.
-                "CertificateAuthority", "CertificateLifecycle", "Timestamping", "PAdES", "PDFSyntax",
+                "CertificateAuthority", "CertificateLifecycle", "Timestamping", "PAdES", "PDFSyntax", "DeviceSimulation", "DocumentSigning",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -1,4 +1,5 @@
 import Foundation
+import PKIStructures
 import X509
 
 /// A certificate issued by a CA, with its chain (issuing CA first, root last).
@@ -30,25 +31,7 @@ public struct EnrollmentRequest: Sendable {
     }
 }
 
-/// RFC 5280 5.3.1 revocation reasons (EJBCA names in `ejbcaName`).
-public enum RevocationReason: String, Sendable, CaseIterable, Codable {
-    case unspecified, keyCompromise, caCompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, removeFromCRL, privilegeWithdrawn, aaCompromise
-
-    public var code: Int {
-        switch self {
-        case .unspecified: return 0
-        case .keyCompromise: return 1
-        case .caCompromise: return 2
-        case .affiliationChanged: return 3
-        case .superseded: return 4
-        case .cessationOfOperation: return 5
-        case .certificateHold: return 6
-        case .removeFromCRL: return 8
-        case .privilegeWithdrawn: return 9
-        case .aaCompromise: return 10
-        }
-    }
-
+extension RevocationReason {
     /// EJBCA REST `reason` parameter.
     public var ejbcaName: String {
         switch self {

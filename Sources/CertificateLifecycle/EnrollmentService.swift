@@ -1,6 +1,7 @@
 import CertificateAuthority
 import Crypto
 import Foundation
+import PKIStructures
 import SigndCore
 import StateStore
 import SwiftASN1

@@ -6,6 +6,7 @@ import Foundation
 import JobEngine
 import Jobs
 import Logging
+import PKIStructures
 import SCA
 import SigndCore
 import StateStore
@@ -206,7 +207,7 @@ extension JobPipeline {
 
     func device(_ m: DeviceManifest, job: JobRecord, resumed: Bool) async throws -> AdministrativeResult {
         let database = deps.database
-        let registry = DeviceRegistry(database: database, certificateAuthority: deps.enrollment.ca)
+        let registry = DeviceRegistry(database: database)
         var result = AdministrativeResult(jobId: m.jobId, type: "device", status: "", userId: m.userId, deviceId: m.deviceId,
                                           completedAt: Timestamps.iso8601(now))
         let manifest = JobManifest.device(m)
@@ -245,9 +246,9 @@ extension JobPipeline {
             auditAdministrative(.deviceUnblocked, manifest, details: ["previousStatus": device.status.rawValue])
             result.status = "unblocked"
         case .remove:
-            let report = try await registry.remove(deviceId: m.deviceId, now: now, operation: job.jobId)
+            let report = try await DeviceRemoval(database: database, certificateAuthority: deps.enrollment.ca).remove(deviceId: m.deviceId, now: now, operation: job.jobId)
             // Certificates an earlier attempt revoked (and marked with this job's id) before a
-            // crash are no longer pending for the registry; they are this job's revocations all the same.
+            // crash are no longer pending for the removal; they are this job's revocations all the same.
             let thisRun = Set(report.revoked.map(\.serial) + report.alreadyRevoked)
             let earlier = try database.certificates(revokedByJob: job.jobId).filter { !thisRun.contains($0.serial) }
             for c in earlier {

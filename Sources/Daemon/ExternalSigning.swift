@@ -1,5 +1,7 @@
 import Audit
+import CMSSigning
 import Crypto
+import DocumentSigning
 import Foundation
 import JobEngine
 import Jobs

@@ -1,6 +1,8 @@
 import Audit
 import CertificateLifecycle
+import CMSSigning
 import Crypto
+import DocumentSigning
 import Foundation
 import JobEngine
 import Jobs

@@ -1,32 +1,16 @@
-import CertificateAuthority
 import Crypto
 import Foundation
 import StateStore
 
-/// What removing a device did to its certificates.
-public struct DeviceRemovalReport: Sendable {
-    public var device: DeviceRecord
-    /// Revoked now, with the reason used.
-    public var revoked: [(serial: String, reason: RevocationReason)] = []
-    /// The CA already had them revoked; now marked revoked here too.
-    public var alreadyRevoked: [String] = []
-    /// Revocation failed (CA unreachable…): run `signd device remove` again to retry.
-    public var failed: [(serial: String, error: String, retryable: Bool)] = []
-
-    public var complete: Bool { failed.isEmpty }
-}
-
-/// Registers, blocks, unblocks, removes and lists devices. A device is a user's phone: its P-256
+/// Registers, blocks, unblocks and lists devices. A device is a user's phone: its P-256
 /// public key (stored as SubjectPublicKeyInfo DER) verifies the device's authorization
-/// statements; its certificates are issued by the CA. Removing a device revokes them.
+/// statements; its certificates are issued by the CA. Removing a device for good, with the
+/// revocation of its certificates, is `DeviceRemoval` in CertificateLifecycle.
 public struct DeviceRegistry: Sendable {
     public let database: StateDatabase
-    /// Needed only by ``remove(deviceId:now:)``.
-    public let certificateAuthority: (any CertificateAuthorityService)?
 
-    public init(database: StateDatabase, certificateAuthority: (any CertificateAuthorityService)? = nil) {
+    public init(database: StateDatabase) {
         self.database = database
-        self.certificateAuthority = certificateAuthority
     }
 
     /// Registers a device with a P-256 public key given as PEM (`PUBLIC KEY`, SubjectPublicKeyInfo).
@@ -60,37 +44,6 @@ public struct DeviceRegistry: Sendable {
     @discardableResult
     public func unblock(deviceId: String, now: Date) throws -> DeviceRecord {
         try database.setDeviceStatus(deviceId, to: .active, now: now)
-    }
-
-    /// Marks the device REMOVED (first, so nothing more is authorized), then revokes through the CA
-    /// every certificate of the device that is active (reason cessationOfOperation) or superseded
-    /// (reason superseded) and not yet revoked, marking each revoked in the state database.
-    /// Safe to run again: a second run retries what failed. `operation`: the job id or command
-    /// operation id, stored as each certificate's `revokedByJob`.
-    public func remove(deviceId: String, now: Date, operation: String? = nil) async throws -> DeviceRemovalReport {
-        let device = try database.setDeviceStatus(deviceId, to: .removed, now: now)
-        var report = DeviceRemovalReport(device: device)
-        let pending = try database.certificates(deviceId: deviceId).filter { $0.status == .active || $0.status == .superseded }
-        guard !pending.isEmpty else { return report }
-        guard let ca = certificateAuthority else {
-            throw SCAError(code: .deviceNoCA, message: "device \(deviceId) is removed, but \(pending.count) certificate(s) need revocation and no CA is configured; run the command again with the CA available")
-        }
-        for cert in pending {
-            let reason: RevocationReason = cert.status == .active ? .cessationOfOperation : .superseded
-            do {
-                try await ca.revoke(serialHex: cert.serial, reason: reason, at: now)
-                try database.markRevoked(serial: cert.serial, reason: reason.rawValue, at: now, byJob: operation)
-                report.revoked.append((cert.serial, reason))
-            } catch let e as CertificateAuthorityError where e.code == .alreadyRevoked {
-                try database.markRevoked(serial: cert.serial, reason: reason.rawValue, at: now, byJob: operation)
-                report.alreadyRevoked.append(cert.serial)
-            } catch let e as CertificateAuthorityError {
-                report.failed.append((cert.serial, e.description, e.retryable))
-            } catch {
-                report.failed.append((cert.serial, "\(error)", true))
-            }
-        }
-        return report
     }
 
     public func list() throws -> [DeviceRecord] {

@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import PAdES
+import CMSSigning
 import SigndCore
 import SwiftASN1
 import X509

@@ -1,6 +1,6 @@
 import CMSStructures
 import Foundation
-import PAdES
+import CMSSigning
 import SwiftASN1
 import X509
 

@@ -1,6 +1,6 @@
 import CMSStructures
 import Foundation
-import PAdES
+import CMSSigning
 import SigndCore
 import SwiftASN1
 

@@ -1,5 +1,5 @@
 import CMSStructures
-import PAdES
+import CMSSigning
 import SwiftASN1
 
 /// Builds RFC 3161 requests: imprint over the data, a 64-bit nonce, certReq true.

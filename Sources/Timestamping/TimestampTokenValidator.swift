@@ -1,7 +1,7 @@
 import CMSStructures
 import Crypto
 import Foundation
-import PAdES
+import CMSSigning
 import SigndCore
 import SwiftASN1
 import X509

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DeviceSimulation
 import Foundation
 import Jobs
 import SCA

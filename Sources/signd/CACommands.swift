@@ -3,6 +3,7 @@ import Audit
 import CertificateAuthority
 import CertificateLifecycle
 import Foundation
+import PKIStructures
 import SCA
 import SigndCore
 import StateStore

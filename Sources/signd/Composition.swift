@@ -66,9 +66,10 @@ enum Composition {
     }
 }
 
-/// Used by the device commands (removing a device revokes its certificates).
-func makeCertificateAuthority(dataDirectory: String) async throws -> any CertificateAuthorityService {
-    try Composition.certificateAuthority(dataDirectory: dataDirectory, configuration: try SigndConfiguration.load(path: nil))
+/// Used by the device commands (removing a device revokes its certificates through the CA the
+/// configuration names: the embedded one or EJBCA).
+func makeCertificateAuthority(dataDirectory: String, configuration: SigndConfiguration) async throws -> any CertificateAuthorityService {
+    try Composition.certificateAuthority(dataDirectory: dataDirectory, configuration: configuration)
 }
 
 /// Issues the embedded TSA's certificate from the embedded CA under the `tsa` profile.

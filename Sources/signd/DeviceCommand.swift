@@ -1,8 +1,10 @@
 import ArgumentParser
 import CertificateAuthority
+import CertificateLifecycle
 import Crypto
 import Foundation
 import Jobs
+import PKIStructures
 import SCA
 import SigndCore
 import StateStore
@@ -75,6 +77,7 @@ struct DeviceCommand: AsyncParsableCommand {
             abstract: "Remove a device for good and revoke its certificates.",
             discussion: "Exit 0 when every certificate is revoked, 1 when some revocations failed (run again to retry), 2 on other errors.")
         @OptionGroup var data: DataDirectoryOption
+        @OptionGroup var config: ConfigOption
         @Option(help: "Device id.") var device: String
 
         func run() async throws {
@@ -83,10 +86,10 @@ struct DeviceCommand: AsyncParsableCommand {
                 let dir = try data.ensureExists()
                 let database = try SCACommandSupport.openState(data)
                 let needsCA = try database.certificates(deviceId: device).contains { $0.status == .active || $0.status == .superseded }
-                let ca: (any CertificateAuthorityService)? = needsCA ? try await makeCertificateAuthority(dataDirectory: dir) : nil
+                let ca: (any CertificateAuthorityService)? = needsCA ? try await makeCertificateAuthority(dataDirectory: dir, configuration: try config.load()) : nil
                 let operation = CommandLease.operationId("device-remove")
                 report = try await CommandLease.holdingDevice(device, database: database, operation: operation) {
-                    try await DeviceRegistry(database: database, certificateAuthority: ca).remove(deviceId: device, now: Date(), operation: operation)
+                    try await DeviceRemoval(database: database, certificateAuthority: ca).remove(deviceId: device, now: Date(), operation: operation)
                 }
             } catch {
                 SCACommandSupport.report(error)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Audit
 import CertificateAuthority
 import CertificateLifecycle
+import DocumentSigning
 import Daemon
 import SCA
 import SigndCore
@@ -29,7 +30,7 @@ enum SigndCommandErrorCodes {
 /// Every module's documented codes, in page order within each section of docs/errors.md.
 enum SigndErrorRegistry {
     static var all: [ErrorCodeInfo] {
-        PDFErrorCodes.all + SignatureEmbeddingErrorCodes.all + PAdESErrorCodes.all + SigndCoreErrorCodes.all
+        PDFErrorCodes.all + SignatureEmbeddingErrorCodes.all + PAdESErrorCodes.all + SigndCoreErrorCodes.all + DocumentSigningErrorCodes.all
             + CMSStructuresErrorCodes.all + TimestampErrorCodes.all + SigndCommandErrorCodes.all + SystemErrorCodes.all
             + StateStoreErrorCodes.all + PAdESErrorCodes.verificationProblems + ManifestErrorCodes.all + DaemonErrorCodes.all
             + CertificateAuthorityErrorCodes.all + LifecycleErrorCodes.all + SCAErrorCodes.all + AuditErrorCodes.all

@@ -10,10 +10,12 @@ import Logging
 import Metrics
 import Prometheus
 import SCA
+import ServiceLifecycle
 import SigndCore
 import SigndHTTP
 import StateStore
 import Timestamping
+import UnixSignals
 import X509
 
 struct RunCommand: AsyncParsableCommand {
@@ -34,8 +36,7 @@ struct RunCommand: AsyncParsableCommand {
         var metricsFactory = PrometheusMetricsFactory(registry: registry)
         metricsFactory.durationHistogramBuckets["signd_stage_duration_seconds"] = PipelineMetrics.durationBuckets.map { .nanoseconds(Int64($0 * 1e9)) }
         MetricsSystem.bootstrap(metricsFactory)
-        let signals = SignalWaiter([SIGTERM, SIGINT])
-        let reloads = ReloadSignal()
+        let signals = await DaemonSignals.trap()
         let logger: Logger = {
             var l = Logger(label: "signd")
             l.logLevel = .info
@@ -116,81 +117,86 @@ struct RunCommand: AsyncParsableCommand {
                 tsas: remoteTSAs.map { ReadinessProbe.Endpoint(role: "TSA", url: $0) },
                 powerAuth: powerAuthConfiguration.map { ReadinessProbe.Endpoint(role: "PowerAuth", url: $0.baseURL) })
 
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for service in services { group.addTask { try await service.run() } }
-                group.addTask {
-                    try await renewal.run(clock: { Date() }, sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }) { report in
-                        try? RenewalAudit.record(report, audit: audit, database: database)
-                    }
-                }
-                if let retention {
-                    // Never returns before shutdown (a finished child task would stop the daemon).
-                    group.addTask { await retention.run(); try Task.checkCancellation() }
-                }
-                group.addTask {
-                    // Anchor the audit chain head with the TSA every minute when it moved.
-                    while !Task.isCancelled {
-                        await AuditAnchoring.anchor(audit: audit, timestamper: timestamper, logger: logger)
-                        try await Task.sleep(nanoseconds: 60_000_000_000)
-                    }
-                }
-                if listenAddress != "off" {
-                    let parts = listenAddress.split(separator: ":")
-                    guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--listen must be HOST:PORT or off") }
-                    let host = String(parts[0])
-                    group.addTask {
-                        let app = DaemonHTTP.application(host: host, port: port, authority: authority, ca: embeddedCA,
-                                                         caChain: caChain, database: database, readiness: readiness, registry: registry,
-                                                         auditPath: Composition.auditPath(dir), auditCredentials: auditCredentials, logger: logger)
-                        try await app.run()
-                    }
-                }
-                group.addTask {
-                    // SIGHUP: re-read and validate the configuration file and record it; never stops the daemon.
-                    for await _ in reloads.events {
-                        do {
-                            let reloaded = try SigndConfiguration.load(path: configPath)
-                            _ = try reloaded.renewalConfiguration
-                            _ = try reloaded.profiles
-                            _ = try reloaded.retentionPolicy
-                            _ = try reloaded.scaConfiguration
-                            _ = try reloaded.powerAuthClientConfiguration()
-                            // Per-spool settings apply now; the rest needs a restart (docs/operations.md).
-                            let reloadedSpools = reloaded.spools ?? [SigndConfiguration.Spool(name: "default")]
-                            let settings = try reloadedSpools.map { ($0.name, try reloaded.pipelineConfiguration($0)) }
-                            var applied: [String] = []
-                            for (name, pc) in settings {
-                                if let pipeline = pipelinesByName[name] {
-                                    pipeline.reconfigure(pc)
-                                    applied.append(name)
-                                }
-                            }
-                            let added = Set(reloadedSpools.map(\.name)).subtracting(pipelinesByName.keys).sorted()
-                            let removed = Set(pipelinesByName.keys).subtracting(reloadedSpools.map(\.name)).sorted()
-                            if !added.isEmpty || !removed.isEmpty {
-                                logger.warning("spools added or removed take effect at the next restart",
-                                               metadata: ["added": .string(added.joined(separator: ",")), "removed": .string(removed.joined(separator: ","))])
-                            }
-                            try audit.append(AuditEntry(type: .configurationLoaded, outcome: "info",
-                                                        details: ["reason": "SIGHUP", "ca": reloaded.ca?.kind ?? "embedded",
-                                                                  "tsa": (reloaded.tsa?.urls ?? []).joined(separator: ","),
-                                                                  "spools": reloadedSpools.map(\.name).joined(separator: ","),
-                                                                  "appliedSpools": applied.sorted().joined(separator: ",")]))
-                            logger.info("configuration reloaded", metadata: ["reason": "SIGHUP"])
-                        } catch {
-                            logger.error("configuration reload failed; keeping the running configuration",
-                                         metadata: ["reason": "SIGHUP", "error": .string("\(error)")])
-                        }
-                    }
-                }
-                group.addTask {
-                    await signals.wait()
-                    logger.info("signal received: stopping intake, finishing jobs in progress")
-                    throw CancellationError()
-                }
-                do { try await group.next() } catch is CancellationError {}
-                group.cancelAll()
+            // The long-running services, in start order; a graceful shutdown (SIGTERM/SIGINT) stops
+            // them in reverse: signals, reload, spools (intake stops, jobs in progress finish),
+            // renewal, retention, audit anchoring, HTTP last.
+            var daemonServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            if listenAddress != "off" {
+                let parts = listenAddress.split(separator: ":")
+                guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--listen must be HOST:PORT or off") }
+                let host = String(parts[0])
+                let app = DaemonHTTP.application(host: host, port: port, authority: authority, ca: embeddedCA,
+                                                 caChain: caChain, database: database, readiness: readiness, registry: registry,
+                                                 auditPath: Composition.auditPath(dir), auditCredentials: auditCredentials, logger: logger)
+                daemonServices.append(.init(service: app))
             }
+            daemonServices.append(.init(service: DaemonTask("audit-anchoring") {
+                // Anchor the audit chain head with the TSA every minute when it moved.
+                while !Task.isCancelled {
+                    await AuditAnchoring.anchor(audit: audit, timestamper: timestamper, logger: logger)
+                    try await Task.sleep(nanoseconds: 60_000_000_000)
+                }
+            }))
+            if let retention {
+                // Never returns before shutdown (a service that returns stops the daemon).
+                daemonServices.append(.init(service: DaemonTask("retention") { await retention.run(); try Task.checkCancellation() }))
+            }
+            daemonServices.append(.init(service: DaemonTask("renewal") {
+                try await renewal.run(clock: { Date() }, sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }) { report in
+                    try? RenewalAudit.record(report, audit: audit, database: database)
+                }
+            }))
+            // One service for all spools, so that a shutdown stops intake on every spool at once.
+            let spools = services
+            daemonServices.append(.init(service: DaemonTask("spools") {
+                try await withThrowingDiscardingTaskGroup { group in
+                    for spool in spools { group.addTask { try await spool.run() } }
+                }
+            }))
+            let reloads = signals.reload
+            daemonServices.append(.init(service: DaemonTask("configuration-reload") {
+                // SIGHUP: re-read and validate the configuration file and record it; never stops the daemon.
+                for await _ in reloads {
+                    do {
+                        let reloaded = try SigndConfiguration.load(path: configPath)
+                        _ = try reloaded.renewalConfiguration
+                        _ = try reloaded.profiles
+                        _ = try reloaded.retentionPolicy
+                        _ = try reloaded.scaConfiguration
+                        _ = try reloaded.powerAuthClientConfiguration()
+                        // Per-spool settings apply now; the rest needs a restart (docs/operations.md).
+                        let reloadedSpools = reloaded.spools ?? [SigndConfiguration.Spool(name: "default")]
+                        let settings = try reloadedSpools.map { ($0.name, try reloaded.pipelineConfiguration($0)) }
+                        var applied: [String] = []
+                        for (name, pc) in settings {
+                            if let pipeline = pipelinesByName[name] {
+                                pipeline.reconfigure(pc)
+                                applied.append(name)
+                            }
+                        }
+                        let added = Set(reloadedSpools.map(\.name)).subtracting(pipelinesByName.keys).sorted()
+                        let removed = Set(pipelinesByName.keys).subtracting(reloadedSpools.map(\.name)).sorted()
+                        if !added.isEmpty || !removed.isEmpty {
+                            logger.warning("spools added or removed take effect at the next restart",
+                                           metadata: ["added": .string(added.joined(separator: ",")), "removed": .string(removed.joined(separator: ","))])
+                        }
+                        try audit.append(AuditEntry(type: .configurationLoaded, outcome: "info",
+                                                    details: ["reason": "SIGHUP", "ca": reloaded.ca?.kind ?? "embedded",
+                                                              "tsa": (reloaded.tsa?.urls ?? []).joined(separator: ","),
+                                                              "spools": reloadedSpools.map(\.name).joined(separator: ","),
+                                                              "appliedSpools": applied.sorted().joined(separator: ",")]))
+                        logger.info("configuration reloaded", metadata: ["reason": "SIGHUP"])
+                    } catch {
+                        logger.error("configuration reload failed; keeping the running configuration",
+                                     metadata: ["reason": "SIGHUP", "error": .string("\(error)")])
+                    }
+                }
+            }))
+            daemonServices.append(.init(service: ShutdownSignalService(signals: signals.shutdown, logger: logger),
+                                        successTerminationBehavior: .gracefullyShutdownGroup))
+            var groupLogger = logger
+            groupLogger.logLevel = .warning
+            try await ServiceGroup(configuration: ServiceGroupConfiguration(services: daemonServices, logger: groupLogger)).run()
             // A last anchor, so rows cannot be removed from the end of the chain unnoticed.
             await AuditAnchoring.anchor(audit: audit, timestamper: timestamper, logger: logger)
         } catch let e as ValidationError {
@@ -209,62 +215,6 @@ struct RunCommand: AsyncParsableCommand {
         if let t = configuration.tsa?.timeoutSeconds { client.requestTimeout = t }
         let transport: any TimestampTransport = urls.isEmpty ? InProcessTransport(authority: authority) : try HTTPTimestampTransport()
         return TimestampClient(configuration: client, transport: transport)
-    }
-}
-
-/// SIGHUP as an async stream of reload requests. Installed first thing in `run`, so SIGHUP never
-/// terminates the daemon (its default action); waiting does not poll.
-final class ReloadSignal: @unchecked Sendable {
-    let events: AsyncStream<Void>
-    private let source: any DispatchSourceSignal
-
-    init() {
-        signal(SIGHUP, SIG_IGN)
-        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        events = stream
-        source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        source.setEventHandler { continuation.yield() }
-        source.resume()
-    }
-}
-
-/// Catches SIGTERM/SIGINT from the moment it is installed (first thing in `run`), so a signal
-/// that arrives during start-up still means a clean stop. Waiting does not poll.
-final class SignalWaiter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var fired = false
-    private var continuation: CheckedContinuation<Void, Never>?
-    private var sources: [any DispatchSourceSignal] = []
-
-    init(_ signals: [Int32]) {
-        for s in signals {
-            signal(s, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: s, queue: .global())
-            source.setEventHandler { [weak self] in self?.fire() }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    private func fire() {
-        let c: CheckedContinuation<Void, Never>? = lock.withLock {
-            guard !fired else { return nil }
-            fired = true
-            defer { continuation = nil }
-            return continuation
-        }
-        c?.resume()
-    }
-
-    func wait() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let resumeNow: Bool = lock.withLock {
-                if fired { return true }
-                continuation = c
-                return false
-            }
-            if resumeNow { c.resume() }
-        }
     }
 }
 

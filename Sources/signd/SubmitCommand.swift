@@ -1,4 +1,6 @@
 import ArgumentParser
+import DeviceSimulation
+import DocumentSigning
 import Foundation
 import Jobs
 import SCA

@@ -1,4 +1,6 @@
 import ArgumentParser
+import CMSSigning
+import DocumentSigning
 import Foundation
 import PAdES
 import PDFSyntax

@@ -6,6 +6,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOSSL
+import PKIStructures
 import ServiceLifecycle
 import SwiftASN1
 import TestSupport

@@ -2,6 +2,7 @@ import CertificateAuthority
 import CMSStructures
 import Crypto
 import Foundation
+import PKIStructures
 import SwiftASN1
 import TestSupport
 import X509

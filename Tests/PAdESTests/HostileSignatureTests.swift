@@ -1,3 +1,4 @@
+import CMSSigning
 import CMSStructures
 import Foundation
 import PAdES

@@ -1,4 +1,6 @@
+import CMSSigning
 import CMSStructures
+import DocumentSigning
 import Foundation
 import PAdES
 import PDFSignatures

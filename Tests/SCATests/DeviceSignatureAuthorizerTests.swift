@@ -1,4 +1,5 @@
 import Crypto
+import DeviceSimulation
 import Foundation
 import Jobs
 import SCA
@@ -190,7 +191,7 @@ final class DeviceSignatureAuthorizerTests: XCTestCase {
     }
 
     func testRemovedDeviceIsRejected() async throws {
-        _ = try await f.registry.remove(deviceId: f.deviceId, now: f.now)
+        _ = try f.database.setDeviceStatus(f.deviceId, to: .removed, now: f.now)
         assertDenied(await authorize(f.manifest(try f.token())), .deviceRemoved)
     }
 

@@ -1,4 +1,5 @@
 import Crypto
+import DeviceSimulation
 import Foundation
 import Jobs
 import SCA

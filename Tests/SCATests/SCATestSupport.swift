@@ -1,5 +1,5 @@
-import CertificateAuthority
 import Crypto
+import DeviceSimulation
 import Foundation
 import TestSupport
 import Hummingbird
@@ -97,30 +97,6 @@ func assertDenied(_ outcome: AuthorizationOutcome, _ code: AuthorizationErrorCod
         XCTAssertEqual(d.code, code, "reason: \(d.reason)", file: file, line: line)
         return d
     }
-}
-
-// MARK: - A CA that records revocations
-
-actor RecordingCertificateAuthority: CertificateAuthorityService {
-    private(set) var revocations: [(serial: String, reason: RevocationReason)] = []
-    var failing: Set<String> = []
-    var alreadyRevoked: Set<String> = []
-
-    func setFailing(_ serials: Set<String>) { failing = serials }
-    func setAlreadyRevoked(_ serials: Set<String>) { alreadyRevoked = serials }
-
-    func enroll(_ request: EnrollmentRequest) async throws -> IssuedCertificate {
-        throw CertificateAuthorityError(.rejected, "not used in SCA tests")
-    }
-
-    func revoke(serialHex: String, reason: RevocationReason, at date: Date) async throws {
-        if failing.contains(serialHex) { throw CertificateAuthorityError(.unavailable, "CA down (test)", retryable: true) }
-        if alreadyRevoked.contains(serialHex) { throw CertificateAuthorityError(.alreadyRevoked, "already revoked (test)") }
-        revocations.append((serialHex, reason))
-    }
-
-    func revocationStatus(serialHex: String) async throws -> RevocationStatus { .unknown }
-    func caChain() async throws -> [Certificate] { [] }
 }
 
 // MARK: - PowerAuth stand-in (TestSupport.FakePowerAuthServer, shared with the daemon tests)

@@ -1,6 +1,7 @@
 import CertificateAuthority
 import Crypto
 import Foundation
+import PKIStructures
 import SwiftASN1
 import TestSupport
 import X509

@@ -1,6 +1,6 @@
+import CMSSigning
 import Crypto
 import Foundation
-import PAdES
 import SwiftASN1
 import X509
 import _CryptoExtras

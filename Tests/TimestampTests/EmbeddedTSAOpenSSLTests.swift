@@ -1,6 +1,6 @@
+import CMSSigning
 import CMSStructures
 import Foundation
-import PAdES
 import SigndHTTP
 import SwiftASN1
 import TestSupport

@@ -1,5 +1,5 @@
+import CMSSigning
 import Foundation
-import PAdES
 import SigndHTTP
 import SwiftASN1
 import TestSupport

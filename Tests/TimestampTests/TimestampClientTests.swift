@@ -1,8 +1,8 @@
+import CMSSigning
 import CMSStructures
 import Foundation
 import Hummingbird
 import NIOCore
-import PAdES
 import SigndHTTP
 import SwiftASN1
 import TestSupport

@@ -1,10 +1,10 @@
+import CMSSigning
 import CMSStructures
 import Crypto
 import Foundation
 import Hummingbird
 import Logging
 import NIOCore
-import PAdES
 import ServiceLifecycle
 import SigndHTTP
 import SwiftASN1

@@ -14,6 +14,8 @@
 // Key, certificate and chain are loaded once, outside the timed region; each timed document
 // covers PDFSigningService.sign from opening the input to the fsynced rename of the output.
 
+import CMSSigning
+import DocumentSigning
 import Foundation
 import PAdES
 import PDFSignatures

@@ -1,4 +1,5 @@
 import Foundation
+import PKIStructures
 import X509
 
 /// Produces signed X.509 v2 CRLs (RFC 5280 5.1) for one issuing CA: issuer = the CA's subject,

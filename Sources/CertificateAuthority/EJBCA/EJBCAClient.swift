@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import PKIStructures
 import SigndCore
 import SwiftASN1
 import X509

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PKIStructures
 
 /// The embedded CA's own registry of issued certificates and CRL state: a GRDB SQLite file
 /// (`<data>/ca/ca.sqlite`, WAL, mode 0600) with forward-only named migrations. It is separate

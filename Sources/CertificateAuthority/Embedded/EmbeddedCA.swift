@@ -1,4 +1,5 @@
 import Foundation
+import PKIStructures
 import SigndCore
 import SwiftASN1
 import X509

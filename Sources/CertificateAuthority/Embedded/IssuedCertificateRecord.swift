@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PKIStructures
 
 /// One certificate the embedded CA issued, as kept in its registry (`<data>/ca/ca.sqlite`,
 /// table `issuedCertificate`). Revocation state lives here; CRLs and OCSP answers are made

@@ -1,3 +1,4 @@
+import PKIStructures
 import SwiftASN1
 import X509
 

@@ -1,6 +1,7 @@
 import CMSStructures
 import Crypto
 import Foundation
+import PKIStructures
 import SigndCore
 import SwiftASN1
 import X509

@@ -1,3 +1,4 @@
+import CMSSigning
 import CMSStructures
 import SwiftASN1
 import X509

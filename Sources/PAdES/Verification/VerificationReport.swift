@@ -1,3 +1,4 @@
+import CMSSigning
 import Foundation
 
 /// The result of verifying one signature. Serialised as the stable `signd verify --json` format
@@ -41,25 +42,6 @@ public struct SignatureReport: Codable, Sendable {
     public var problems: [String]
     /// Cryptographically intact and covering its revision, with no content change after it.
     public var intact: Bool
-}
-
-/// What `signd verify` reports about a signature timestamp.
-public struct TimestampReport: Codable, Sendable {
-    public var genTime: String
-    public var tsa: String?
-    public var imprintValid: Bool
-    public var signatureValid: Bool
-    public var trusted: Bool?
-    public var problems: [String]
-
-    public init(genTime: String, tsa: String?, imprintValid: Bool, signatureValid: Bool, trusted: Bool?, problems: [String]) {
-        self.genTime = genTime
-        self.tsa = tsa
-        self.imprintValid = imprintValid
-        self.signatureValid = signatureValid
-        self.trusted = trusted
-        self.problems = problems
-    }
 }
 
 public struct VerificationReport: Codable, Sendable {

@@ -1,11 +1,8 @@
-/// SigndCore's documented codes (``SigningServiceError``, ``KeyFileError``, ``FileWriteError``,
-/// ``SecretError``).
+/// SigndCore's documented codes (``KeyFileError``, ``FileWriteError``, ``SecretError``).
 public enum SigndCoreErrorCodes {
     public static let all: [ErrorCodeInfo] = [
-        ErrorCodeInfo(SigningServiceError.Code.outputIsInput.rawValue, .signing, meaning: "output path equals input path (signd never overwrites its input)"),
         ErrorCodeInfo(KeyFileError.Code.read.rawValue, .signing, meaning: "file cannot be read or written"),
         ErrorCodeInfo(FileWriteError.Code.write.rawValue, .signing, meaning: "file cannot be read or written"),
-        ErrorCodeInfo(SigningServiceError.Code.preparedLength.rawValue, .signing, meaning: "internal: the prepared update does not start at the end of the copied input; nothing was signed (report it with the daemon log)"),
         ErrorCodeInfo(SecretError.Code.kekInvalid.rawValue, .secrets, meaning: "KEK is not 32 bytes / base64 of 32 bytes"),
         ErrorCodeInfo(SecretError.Code.kekMissing.rawValue, .secrets, meaning: "no KEK configured / KEK file unreadable"),
         ErrorCodeInfo(SecretError.Code.kekUnreadable.rawValue, .secrets, meaning: "no KEK configured / KEK file unreadable"),

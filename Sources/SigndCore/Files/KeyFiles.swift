@@ -1,5 +1,4 @@
 import Foundation
-import PAdES
 import SwiftASN1
 import X509
 
@@ -28,17 +27,14 @@ public struct KeyFileError: SigndError, CustomStringConvertible {
     public var description: String { "[\(code)] \(message)" }
 }
 
-/// Reads keys and certificates from PEM files.
+/// Reads certificates from PEM files (private keys: `KeyFiles.privateKey` in DocumentSigning).
 public enum KeyFiles {
-    static func read(_ path: String) throws -> String {
+    /// The text of a PEM file (`io.read` when it cannot be read).
+    package static func read(_ path: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw KeyFileError(code: .read, message: "cannot read \(path); check the path and permissions")
         }
         return String(decoding: data, as: UTF8.self)
-    }
-
-    public static func privateKey(path: String) throws -> SigningPrivateKey {
-        try SigningPrivateKey(pem: read(path))
     }
 
     public static func certificate(path: String) throws -> Certificate {

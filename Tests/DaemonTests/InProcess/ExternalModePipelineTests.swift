@@ -1,4 +1,6 @@
+import CertificateLifecycle
 import Daemon
+import DeviceSimulation
 import Foundation
 import JobEngine
 import Jobs
@@ -170,7 +172,7 @@ final class ExternalModePipelineTests: XCTestCase {
     func testDeviceRemovedBetweenPhasesIsRefused() async throws {
         try await submitExternal("removed-between")
         let answer = try h.signPending("removed-between")
-        let removal = try await DeviceRegistry(database: h.database, certificateAuthority: h.ca).remove(deviceId: h.deviceId, now: h.clock.now)
+        let removal = try await DeviceRemoval(database: h.database, certificateAuthority: h.ca).remove(deviceId: h.deviceId, now: h.clock.now)
         XCTAssertEqual(removal.revoked.count, 1, "the device's certificate is revoked: \(removal.revoked) \(removal.failed)")
         try await h.deliverSignature(answer, job: "removed-between")
         XCTAssertEqual(h.outcome(of: "removed-between"), .failed(code: "sca.denied"),

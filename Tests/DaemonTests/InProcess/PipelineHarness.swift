@@ -3,6 +3,8 @@ import CertificateAuthority
 import CertificateLifecycle
 import Crypto
 import Daemon
+import DeviceSimulation
+import DocumentSigning
 import Foundation
 import JobEngine
 import Jobs

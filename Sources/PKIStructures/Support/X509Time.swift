@@ -9,7 +9,7 @@ import SwiftASN1
 ///
 /// Dates in 1950-2049 are written as UTCTime, all others as GeneralizedTime, always in UTC
 /// ("Z") and in whole seconds (fractions are dropped), as RFC 5280 requires of conforming CAs.
-enum X509Time: DERParseable, DERSerializable, Hashable, Sendable {
+package enum X509Time: DERParseable, DERSerializable, Hashable, Sendable {
     case utcTime(UTCTime)
     case generalizedTime(GeneralizedTime)
 
@@ -19,7 +19,7 @@ enum X509Time: DERParseable, DERSerializable, Hashable, Sendable {
         return c
     }()
 
-    init(_ date: Date) throws {
+    package init(_ date: Date) throws {
         let c = Self.calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Self.wholeSeconds(date))
         if let year = c.year, (1950...2049).contains(year) {
             self = .utcTime(try UTCTime(year: year, month: c.month!, day: c.day!, hours: c.hour!, minutes: c.minute!, seconds: c.second!))
@@ -29,23 +29,23 @@ enum X509Time: DERParseable, DERSerializable, Hashable, Sendable {
     }
 
     /// A GeneralizedTime in whole seconds, UTC (RFC 5280 4.1.2.5.2; RFC 6960 uses it for every time).
-    static func generalizedTime(_ date: Date) throws -> GeneralizedTime {
+    package static func generalizedTime(_ date: Date) throws -> GeneralizedTime {
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: wholeSeconds(date))
         return try GeneralizedTime(year: c.year!, month: c.month!, day: c.day!, hours: c.hour!, minutes: c.minute!,
                                    seconds: c.second!, fractionalSeconds: 0)
     }
 
     /// `date` truncated to a whole second.
-    static func wholeSeconds(_ date: Date) -> Date {
+    package static func wholeSeconds(_ date: Date) -> Date {
         Date(timeIntervalSince1970: floor(date.timeIntervalSince1970))
     }
 
-    static func date(_ time: GeneralizedTime) -> Date {
+    package static func date(_ time: GeneralizedTime) -> Date {
         let c = DateComponents(year: time.year, month: time.month, day: time.day, hour: time.hours, minute: time.minutes, second: time.seconds)
         return (calendar.date(from: c) ?? Date(timeIntervalSince1970: 0)).addingTimeInterval(time.fractionalSeconds)
     }
 
-    var date: Date {
+    package var date: Date {
         switch self {
         case .utcTime(let t):
             let c = DateComponents(year: t.year, month: t.month, day: t.day, hour: t.hours, minute: t.minutes, second: t.seconds)
@@ -55,7 +55,7 @@ enum X509Time: DERParseable, DERSerializable, Hashable, Sendable {
         }
     }
 
-    init(derEncoded node: ASN1Node) throws {
+    package init(derEncoded node: ASN1Node) throws {
         switch node.identifier {
         case .utcTime: self = .utcTime(try UTCTime(derEncoded: node))
         case .generalizedTime: self = .generalizedTime(try GeneralizedTime(derEncoded: node))
@@ -63,7 +63,7 @@ enum X509Time: DERParseable, DERSerializable, Hashable, Sendable {
         }
     }
 
-    func serialize(into coder: inout DER.Serializer) throws {
+    package func serialize(into coder: inout DER.Serializer) throws {
         switch self {
         case .utcTime(let t): try coder.serialize(t)
         case .generalizedTime(let t): try coder.serialize(t)

@@ -23,7 +23,7 @@ public enum SigningPrivateKey: @unchecked Sendable {
     /// (`RSA PRIVATE KEY`). Encrypted keys are refused with `key.encrypted`.
     public init(pem: String) throws {
         if pem.contains("ENCRYPTED") {
-            throw PAdESError(.encryptedKey, "the private key file is password-protected; decrypt it first (e.g. `openssl pkey -in key.pem -out plain.pem`) and keep the plain key file mode 0600")
+            throw CMSSigningError(.encryptedKey, "the private key file is password-protected; decrypt it first (e.g. `openssl pkey -in key.pem -out plain.pem`) and keep the plain key file mode 0600")
         }
         if pem.contains("BEGIN EC PRIVATE KEY") || pem.contains("BEGIN PRIVATE KEY") {
             if let k = try? P256.Signing.PrivateKey(pemRepresentation: pem) { self = .p256(k); return }
@@ -33,13 +33,13 @@ public enum SigningPrivateKey: @unchecked Sendable {
         if pem.contains("BEGIN RSA PRIVATE KEY") || pem.contains("BEGIN PRIVATE KEY") {
             if let k = try? _RSA.Signing.PrivateKey(pemRepresentation: pem) {
                 guard k.keySizeInBits >= 2048, k.keySizeInBits <= 4096 else {
-                    throw PAdESError(.unsupportedKey, "RSA keys of \(k.keySizeInBits) bits are not accepted; use 2048 to 4096 bits")
+                    throw CMSSigningError(.unsupportedKey, "RSA keys of \(k.keySizeInBits) bits are not accepted; use 2048 to 4096 bits")
                 }
                 self = .rsa(k)
                 return
             }
         }
-        throw PAdESError(.unsupportedKey, "the key is not a PEM private key of a supported type (EC P-256/P-384/P-521 as PKCS#8 or SEC1, RSA 2048-4096 as PKCS#1 or PKCS#8)")
+        throw CMSSigningError(.unsupportedKey, "the key is not a PEM private key of a supported type (EC P-256/P-384/P-521 as PKCS#8 or SEC1, RSA 2048-4096 as PKCS#1 or PKCS#8)")
     }
 
     public var publicKey: Certificate.PublicKey {
@@ -60,7 +60,7 @@ public struct PrivateKeySigner: CMSSigner {
 
     public init(key: SigningPrivateKey, certificate: Certificate, rsaPadding: RSAPadding = .pkcs1v15) throws {
         guard key.publicKey == certificate.publicKey else {
-            throw PAdESError(.keyCertificateMismatch, "the private key does not belong to the certificate (subject \(certificate.subject)); pass the matching --key and --cert")
+            throw CMSSigningError(.keyCertificateMismatch, "the private key does not belong to the certificate (subject \(certificate.subject)); pass the matching --key and --cert")
         }
         try Self.checkKeyUsage(certificate)
         self.key = key
@@ -72,7 +72,7 @@ public struct PrivateKeySigner: CMSSigner {
     /// digitalSignature nor nonRepudiation; refuse to produce them.
     static func checkKeyUsage(_ certificate: Certificate) throws {
         if let ku = try? certificate.extensions.keyUsage, !(ku.digitalSignature || ku.nonRepudiation) {
-            throw PAdESError(.keyUsageNotForSigning, "the certificate (subject \(certificate.subject)) has a key usage without digitalSignature or nonRepudiation; validators reject such signatures: use a signing certificate")
+            throw CMSSigningError(.keyUsageNotForSigning, "the certificate (subject \(certificate.subject)) has a key usage without digitalSignature or nonRepudiation; validators reject such signatures: use a signing certificate")
         }
     }
 
@@ -123,10 +123,10 @@ public struct PrivateKeySigner: CMSSigner {
                 case .sha512: return Array(try k.signature(for: SHA512.hash(data: data), padding: padding).rawRepresentation)
                 }
             }
-        } catch let e as PAdESError {
+        } catch let e as CMSSigningError {
             throw e
         } catch {
-            throw PAdESError(.signerFailed, "the signing key failed: \(error)")
+            throw CMSSigningError(.signerFailed, "the signing key failed: \(error)")
         }
     }
 }

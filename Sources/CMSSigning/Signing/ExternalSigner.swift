@@ -23,6 +23,6 @@ public struct ExternalSigner: CMSSigner {
     public func signatureAlgorithm(digest: DigestAlgorithm) throws -> CMSAlgorithmIdentifier { algorithm }
 
     public func sign(_ signedAttributesDER: [UInt8], digest: DigestAlgorithm) async throws -> [UInt8] {
-        throw PAdESError(.signerFailed, "this signer's key is held externally; use the two-phase prepare/complete API")
+        throw CMSSigningError(.signerFailed, "this signer's key is held externally; use the two-phase prepare/complete API")
     }
 }

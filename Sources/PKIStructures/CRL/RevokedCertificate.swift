@@ -66,13 +66,13 @@ public struct RevokedCertificate: DERImplicitlyTaggable, Hashable, Sendable {
 
 extension ASN1NodeCollection.Iterator {
     /// Whether another node follows (without consuming it).
-    func peekIsPresent() -> Bool {
+    package func peekIsPresent() -> Bool {
         var copy = self
         return copy.next() != nil
     }
 
     /// The identifier of the next node, if any (without consuming it).
-    func peekIdentifier() -> ASN1Identifier? {
+    package func peekIdentifier() -> ASN1Identifier? {
         var copy = self
         return copy.next()?.identifier
     }

@@ -1,7 +1,9 @@
+import CMSSigning
 import CMSStructures
 import PAdES
 import PDFSignatures
 import PDFSyntax
+import SigndCore
 
 // The format modules do not depend on SigndCore; their errors become SigndErrors here.
 
@@ -101,5 +103,13 @@ public enum CMSStructuresErrorCodes {
         ErrorCodeInfo(C.valueOutOfRange.rawValue, .cms, meaning: "a value outside the range the grammar permits (e.g. Accuracy.millis not in 1...999)"),
         ErrorCodeInfo(C.unsupportedAlgorithm.rawValue, .cms, meaning: "an algorithm identifier the operation does not support"),
         ErrorCodeInfo(C.serializationFailed.rawValue, .cms, meaning: "internal: a value could not be serialized"),
+    ]
+}
+
+/// DocumentSigning's documented codes (``SigningServiceError``).
+public enum DocumentSigningErrorCodes {
+    public static let all: [ErrorCodeInfo] = [
+        ErrorCodeInfo(SigningServiceError.Code.outputIsInput.rawValue, .signing, meaning: "output path equals input path (signd never overwrites its input)"),
+        ErrorCodeInfo(SigningServiceError.Code.preparedLength.rawValue, .signing, meaning: "internal: the prepared update does not start at the end of the copied input; nothing was signed (report it with the daemon log)"),
     ]
 }

@@ -28,7 +28,7 @@ public enum SignatureValueVerifier {
         let isPKCS1 = [CMSObjectIdentifiers.sha256WithRSAEncryption, CMSObjectIdentifiers.sha384WithRSAEncryption,
                        CMSObjectIdentifiers.sha512WithRSAEncryption, CMSObjectIdentifiers.rsaEncryption].contains(oid)
         guard isECDSA || isPSS || isPKCS1 else {
-            throw PAdESError(.unsupportedAlgorithm, "signature algorithm \(oid) is not supported")
+            throw CMSSigningError(.unsupportedAlgorithm, "signature algorithm \(oid) is not supported")
         }
         let digest = try Self.digest(for: algorithm) ?? fallbackDigest
         if isECDSA {

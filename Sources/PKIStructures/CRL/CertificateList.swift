@@ -23,7 +23,7 @@ public struct CertificateList: DERImplicitlyTaggable, Hashable, Sendable {
     public let tbsCertListBytes: ArraySlice<UInt8>
 
     /// Builds the CRL from its parts; `signature` is the signature value over `tbsCertListBytes`.
-    init(tbsCertList: TBSCertList, tbsCertListBytes: [UInt8], signature: [UInt8]) {
+    package init(tbsCertList: TBSCertList, tbsCertListBytes: [UInt8], signature: [UInt8]) {
         self.tbsCertList = tbsCertList
         self.signatureAlgorithm = tbsCertList.signature
         self.signatureValue = ASN1BitString(bytes: signature[...])

@@ -22,7 +22,7 @@ public struct BasicOCSPResponse: DERImplicitlyTaggable, Hashable, Sendable {
     public var signature: ASN1BitString
     public var certs: [Certificate]
 
-    init(tbsResponseData: OCSPResponseData, tbsResponseDataBytes: [UInt8], signatureAlgorithm: CMSAlgorithmIdentifier,
+    package init(tbsResponseData: OCSPResponseData, tbsResponseDataBytes: [UInt8], signatureAlgorithm: CMSAlgorithmIdentifier,
          signature: [UInt8], certs: [Certificate]) {
         self.tbsResponseData = tbsResponseData
         self.tbsResponseDataBytes = tbsResponseDataBytes[...]

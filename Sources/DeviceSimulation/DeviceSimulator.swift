@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Jobs
+import SCA
 import SigndCore
 import SwiftASN1
 import X509

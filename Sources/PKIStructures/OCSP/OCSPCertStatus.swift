@@ -18,9 +18,9 @@ public enum OCSPCertStatus: DERParseable, DERSerializable, Hashable, Sendable {
     case revoked(time: Date, reason: RevocationReason?)
     case unknown
 
-    static let goodTag = ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)
-    static let revokedTag = ASN1Identifier(tagWithNumber: 1, tagClass: .contextSpecific)
-    static let unknownTag = ASN1Identifier(tagWithNumber: 2, tagClass: .contextSpecific)
+    package static let goodTag = ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)
+    package static let revokedTag = ASN1Identifier(tagWithNumber: 1, tagClass: .contextSpecific)
+    package static let unknownTag = ASN1Identifier(tagWithNumber: 2, tagClass: .contextSpecific)
 
     public init(derEncoded node: ASN1Node) throws {
         switch node.identifier {
