@@ -50,7 +50,6 @@ public enum DaemonErrorCodes {
         ErrorCodeInfo("external.duplicateSignature", .spoolJobs, meaning: "a second signature file for a job that already has one being processed (its completion is being retried); the second one is moved to `failed/<job>.duplicate.signature.json` and not used"),
         ErrorCodeInfo("external.malformedSignature", .spoolJobs, meaning: "the signature file or value cannot be read"),
         ErrorCodeInfo(C.certificateNotDeviceKey.rawValue, .spoolJobs, meaning: "external mode: the device's certificate does not certify its registered key"),
-        ErrorCodeInfo(C.selfCheckFailed.rawValue, .spoolJobs, meaning: "the output did not pass signd's own verification; nothing delivered"),
         ErrorCodeInfo(C.io.rawValue, .spoolJobs, meaning: "a spool file could not be moved, published or written (the message names the path and the reason; a leftover in `work/` is named); retried when publishing the result failed"),
         ErrorCodeInfo(C.tooLarge.rawValue, .spoolJobs, meaning: "a spool file (signature file, prepared state) is over its size limit"),
         ErrorCodeInfo("audit.unavailable", .spoolJobs, retryable: true, meaning: "the audit trail cannot be written, so the step is not taken: the job waits and is retried (never signed or delivered with a hole in its trail); check the audit database (disk space, permissions, a lock held by another process)"),

@@ -367,16 +367,6 @@ public final class JobPipeline: Sendable {
         return (errorCode ?? "internal", "the job failed and the daemon stopped while recording it; see the daemon log")
     }
 
-    /// SHA-256 (hex) of the first `length` bytes of a signed output: the document as it was
-    /// before signd appended its update. nil when the output is shorter.
-    static func prefixDigest(of path: String, length: Int64) throws -> String? {
-        let source = try FileByteSource(path: path, followSymlinks: false)
-        guard length >= 0, length <= source.length else { return nil }
-        var hasher = SHA256()
-        try source.forEachChunk(offset: 0, length: length) { hasher.update(bufferPointer: $0) }
-        return Hex.encode(Array(hasher.finalize()))
-    }
-
     static func sha256(ofFile path: String) throws -> String {
         let source = try FileByteSource(path: path, followSymlinks: false)
         var hasher = SHA256()

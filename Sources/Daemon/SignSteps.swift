@@ -150,28 +150,14 @@ extension JobPipeline {
         return (certRecord.serial, last.timestamp?.genTime)
     }
 
-    /// Never deliver what our own verifier does not accept: intact, trusted, at the level asked,
-    /// and whose first revision is the approved document (hashed once more from the output).
+    /// Never deliver what our own verifier does not accept (DocumentSigning.SignedOutputCheck):
+    /// intact, trusted, at the level asked, and whose first revision is the approved document.
     func selfCheck(output: String, level: SignatureLevel, signingTime: Date, approved: (sha256: String, length: Int64)) async throws -> SignatureReport {
-        let approvedSha256 = approved.sha256
-        let document = try PDFDocument(source: try FileByteSource(path: output, followSymlinks: false))
-        let original = try Self.prefixDigest(of: output, length: approved.length)
-        guard original == approvedSha256 else {
-            try? FileManager.default.removeItem(atPath: output)
-            throw SpoolError("document.changed", "the signed output's first revision hashes to SHA-256 \(original ?? "(none: the output is shorter than the document)"), not the approved \(approvedSha256); nothing was delivered. Submit the job again")
+        var report: (@Sendable ([UInt8], [UInt8]) async -> TimestampReport)?
+        if let validator = deps.timestamper?.configuration.validator {
+            report = { token, value in await validator.report(token: token, signatureValue: value) }
         }
-        let tsaValidator = deps.timestamper?.configuration.validator
-        let verifier = PAdESVerifier(trustRoots: deps.caChain.last.map { [$0] }, validationTime: signingTime) { token, value in
-            guard let tsaValidator else { return TimestampReport(genTime: "?", tsa: nil, imprintValid: false, signatureValid: false, trusted: nil, problems: ["notConfigured"]) }
-            return await tsaValidator.report(token: token, signatureValue: value)
-        }
-        let report = try await verifier.verify(document: document, fileName: output)
-        guard let last = report.signatures.last, last.intact, last.trusted == true,
-              last.level == (level == .bt ? "B-T" : "B-B") else {
-            try? FileManager.default.removeItem(atPath: output)
-            let found = report.signatures.last.map { "level \($0.level), intact \($0.intact), trusted \(String(describing: $0.trusted)), problems \($0.problems)" } ?? "no signature"
-            throw SpoolError("signature.selfCheckFailed", "the signed output did not pass signd's own verification (\(found)); nothing was delivered")
-        }
-        return last
+        let check = SignedOutputCheck(trustRoots: deps.caChain.last.map { [$0] }, timestampReport: report)
+        return try await check.check(output: output, level: level == .bt ? "B-T" : "B-B", signingTime: signingTime, approved: approved)
     }
 }

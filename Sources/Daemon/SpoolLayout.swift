@@ -180,7 +180,6 @@ public struct SpoolError: SigndError, CustomStringConvertible {
         public static let certificateNone = Code(rawValue: "certificate.none")
         public static let certificateNotDeviceKey = Code(rawValue: "certificate.notDeviceKey")
         public static let certificateUserMismatch = Code(rawValue: "certificate.userMismatch")
-        public static let selfCheckFailed = Code(rawValue: "signature.selfCheckFailed")
         public static let scaDenied = Code(rawValue: "sca.denied")
         public static let scaUnavailable = Code(rawValue: "sca.unavailable")
         public static let enrollProfileNotAllowed = Code(rawValue: "enroll.profileNotAllowed")

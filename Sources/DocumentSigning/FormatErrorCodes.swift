@@ -109,6 +109,7 @@ public enum CMSStructuresErrorCodes {
 /// DocumentSigning's documented codes (``SigningServiceError``).
 public enum DocumentSigningErrorCodes {
     public static let all: [ErrorCodeInfo] = [
+        ErrorCodeInfo(SigningServiceError.Code.selfCheckFailed.rawValue, .spoolJobs, meaning: "the output did not pass signd's own verification; nothing delivered"),
         ErrorCodeInfo(SigningServiceError.Code.outputIsInput.rawValue, .signing, meaning: "output path equals input path (signd never overwrites its input)"),
         ErrorCodeInfo(SigningServiceError.Code.preparedLength.rawValue, .signing, meaning: "internal: the prepared update does not start at the end of the copied input; nothing was signed (report it with the daemon log)"),
     ]

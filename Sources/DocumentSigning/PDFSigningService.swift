@@ -264,6 +264,8 @@ public struct SigningServiceError: SigndError, CustomStringConvertible {
         public static let preparedLength = Code(rawValue: "internal.preparedLength")
         /// The output path is the input path.
         public static let outputIsInput = Code(rawValue: "io.outputIsInput")
+        /// The signed output did not pass signd's own verification.
+        public static let selfCheckFailed = Code(rawValue: "signature.selfCheckFailed")
     }
     public let code: Code
     public let message: String
