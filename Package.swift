@@ -372,6 +372,7 @@ let package = Package(
                 "TestSupport", "Jobs", "JobEngine", "Audit", "SigndCore", "Daemon", "StateStore", "SCA",
                 // The in-process harness (InProcess/PipelineHarness.swift) composes the pipeline as signd run does.
                 "CertificateAuthority", "CertificateLifecycle", "Timestamping", "PAdES", "PDFSyntax", "DeviceSimulation", "DocumentSigning",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -56,7 +56,13 @@ extension JobPipeline {
     func intakeAdministrative(_ manifest: JobManifest, manifestName name: String, data: Data) async -> IntakeResult {
         let jobId = manifest.jobId
         let path = layout.incoming + "/" + name
-        if let existing = try? deps.database.job(jobId) {
+        let existing: JobRecord?
+        do { existing = try deps.database.job(jobId) } catch {
+            deps.logger.error("reading the state database failed; the manifest is looked at again at the next rescan",
+                              metadata: ["job": .string(jobId), "error": .string("\(error)")])
+            return .waiting
+        }
+        if let existing {
             let where_ = existing.resultPath ?? "\(layout.failed)/\(existing.jobId).error.json"
             rejectUnclaimed(files: [name], baseName: jobId + ".duplicate", code: "job.duplicate",
                             message: "job \(jobId) was already processed (state \(existing.state.rawValue)); its result: \(where_). Use a new job id for a new job.",
@@ -153,7 +159,7 @@ extension JobPipeline {
             // not issue a second one, and record it (once: the crash may have come before or
             // after the event).
             let superseded = try supersededSerial(by: issued)
-            auditAdministrative(.certificateEnrolled, .enroll(m), serial: issued.serial,
+            try auditAdministrative(.certificateEnrolled, .enroll(m), serial: issued.serial,
                                 details: ["profile": issued.profile, "mode": m.key == .cloud ? "cloud" : "external", "renew": String(m.renew ?? false),
                                           "superseded": superseded ?? "", "recovered": "true"])
             return try enrollResult(m, record: issued, certificate: try Certificate(derEncoded: Array(issued.der)),
@@ -184,7 +190,7 @@ extension JobPipeline {
             throw SpoolError("internal", "certificate \(serial) was issued but is not in the state database")
         }
         let superseded = try supersededSerial(by: record)
-        auditAdministrative(.certificateEnrolled, .enroll(m), serial: serial,
+        try auditAdministrative(.certificateEnrolled, .enroll(m), serial: serial,
                             details: ["profile": profile, "mode": m.key == .cloud ? "cloud" : "external", "renew": String(m.renew ?? false),
                                       "superseded": superseded ?? ""])
         return try enrollResult(m, record: record, certificate: issued.certificate, chain: issued.chain, superseded: superseded)
@@ -223,7 +229,7 @@ extension JobPipeline {
                 record = existing
             }
             let fingerprint = record.publicKeyDER.map { Hex.encode(Array(SHA256.hash(data: $0))) }
-            auditAdministrative(.deviceRegistered, manifest, details: ["publicKeySha256": fingerprint ?? ""])
+            try auditAdministrative(.deviceRegistered, manifest, details: ["publicKeySha256": fingerprint ?? ""])
             result.status = "registered"
             result.publicKeySha256 = fingerprint
             return result
@@ -239,11 +245,11 @@ extension JobPipeline {
             break
         case .block:
             try registry.block(deviceId: m.deviceId, now: now)
-            auditAdministrative(.deviceBlocked, manifest, details: ["previousStatus": device.status.rawValue])
+            try auditAdministrative(.deviceBlocked, manifest, details: ["previousStatus": device.status.rawValue])
             result.status = "blocked"
         case .unblock:
             try registry.unblock(deviceId: m.deviceId, now: now)
-            auditAdministrative(.deviceUnblocked, manifest, details: ["previousStatus": device.status.rawValue])
+            try auditAdministrative(.deviceUnblocked, manifest, details: ["previousStatus": device.status.rawValue])
             result.status = "unblocked"
         case .remove:
             let report = try await DeviceRemoval(database: database, certificateAuthority: deps.enrollment.ca).remove(deviceId: m.deviceId, now: now, operation: job.jobId)
@@ -252,17 +258,17 @@ extension JobPipeline {
             let thisRun = Set(report.revoked.map(\.serial) + report.alreadyRevoked)
             let earlier = try database.certificates(revokedByJob: job.jobId).filter { !thisRun.contains($0.serial) }
             for c in earlier {
-                auditRevocation(manifest, serial: c.serial, details: ["reason": c.revocationReason ?? "", "recovered": "true"])
+                try auditRevocation(manifest, serial: c.serial, details: ["reason": c.revocationReason ?? "", "recovered": "true"])
             }
             for r in report.revoked {
-                auditRevocation(manifest, serial: r.serial, details: ["reason": r.reason.rawValue])
+                try auditRevocation(manifest, serial: r.serial, details: ["reason": r.reason.rawValue])
             }
             for s in report.alreadyRevoked {
-                auditRevocation(manifest, serial: s, details: ["alreadyRevokedAtCA": "true"])
+                try auditRevocation(manifest, serial: s, details: ["alreadyRevokedAtCA": "true"])
             }
             let revokedSerials = earlier.map(\.serial) + report.revoked.map(\.serial) + report.alreadyRevoked
             // The device is REMOVED even when some revocations failed: record that now.
-            auditAdministrative(.deviceRemoved, manifest,
+            try auditAdministrative(.deviceRemoved, manifest,
                                 details: ["revoked": revokedSerials.joined(separator: ","),
                                           "notRevoked": report.failed.map(\.serial).joined(separator: ",")])
             if !report.complete {
@@ -328,7 +334,7 @@ extension JobPipeline {
                 try database.markRevoked(serial: cert.serial, reason: reason.rawValue, at: now, byJob: job.jobId)
             }
             // Once per job and serial: a resumed job may have recorded it before the crash.
-            auditRevocation(manifest, serial: cert.serial, userId: cert.userId, deviceId: cert.deviceId, details: details)
+            try auditRevocation(manifest, serial: cert.serial, userId: cert.userId, deviceId: cert.deviceId, details: details)
             revoked.append(cert.serial)
         }
         return AdministrativeResult(jobId: m.jobId, type: "revoke", status: "revoked", userId: targets.first?.userId ?? m.userId,
@@ -361,21 +367,21 @@ extension JobPipeline {
 
     /// Whether `job.failed` with `code` is already recorded for the job (sign and administrative
     /// jobs: a failure finished after a crash is recorded once).
-    func jobFailureAudited(jobId: String, code: String) -> Bool {
+    func jobFailureAudited(jobId: String, code: String) throws -> Bool {
         var q = AuditLog.Query()
         q.jobId = jobId
         q.type = AuditEventType.jobFailed.rawValue
-        return ((try? deps.audit.query(q)) ?? []).contains { $0.detailFields["code"] == code }
+        return try deps.audit.query(q).contains { $0.detailFields["code"] == code }
     }
 
     /// Records `certificate.revoked` for `serial` once per job: a resumed job may have recorded
     /// it before the crash.
-    func auditRevocation(_ manifest: JobManifest, serial: String, userId: String? = nil, deviceId: String? = nil, details: [String: String]) {
+    func auditRevocation(_ manifest: JobManifest, serial: String, userId: String? = nil, deviceId: String? = nil, details: [String: String]) throws {
         var q = AuditLog.Query()
         q.jobId = manifest.jobId
         q.type = AuditEventType.certificateRevoked.rawValue
-        if ((try? deps.audit.query(q)) ?? []).contains(where: { $0.certificateSerial == serial }) { return }
-        auditAdministrative(.certificateRevoked, manifest, serial: serial, userId: userId, deviceId: deviceId, details: details, once: false)
+        if try deps.audit.query(q).contains(where: { $0.certificateSerial == serial }) { return }
+        try auditAdministrative(.certificateRevoked, manifest, serial: serial, userId: userId, deviceId: deviceId, details: details, once: false)
     }
 
     /// The job row: user and device from the manifest (for a revoke by serial, from the certificate).
@@ -420,11 +426,16 @@ extension JobPipeline {
     /// (received, delivered) and the one-per-job service events are recorded once even when a
     /// crash makes the daemon redo the step.
     func auditAdministrative(_ type: AuditEventType, _ manifest: JobManifest, serial: String? = nil, userId: String? = nil, deviceId: String? = nil,
-                             outcome: String = "success", details: [String: String] = [:], once: Bool = true) {
+                             outcome: String = "success", details: [String: String] = [:], once: Bool = true) throws {
         let subject = subjects(of: manifest)
-        _ = try? deps.audit.append(AuditEntry(type: type, jobId: manifest.jobId, userId: userId ?? subject.userId, deviceId: deviceId ?? subject.deviceId,
-                                              certificateSerial: serial, outcome: outcome, details: details),
-                                   oncePerJob: once)
+        do {
+            try deps.audit.append(AuditEntry(type: type, jobId: manifest.jobId, userId: userId ?? subject.userId, deviceId: deviceId ?? subject.deviceId,
+                                             certificateSerial: serial, outcome: outcome, details: details),
+                                  oncePerJob: once)
+        } catch {
+            metrics.auditFailed()
+            throw SpoolError("audit.unavailable", "the audit trail cannot be written (\(error)); the job waits and is tried again. Check the audit database (disk space, permissions, a lock held by another process)", retryable: true)
+        }
     }
 
     /// Code, message and retryability of a failure, for the services' error types.

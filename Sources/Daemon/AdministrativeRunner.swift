@@ -184,7 +184,7 @@ extension JobPipeline {
                 try SpoolFiles.move(work.manifest, to: layout.failed + "/\(jobId).json")
                 SpoolFiles.fsyncDirectory(layout.failed)
             }
-            if !jobFailureAudited(jobId: jobId, code: failure.code) {
+            if try !jobFailureAudited(jobId: jobId, code: failure.code) {
                 try auditAdministrativeStep(.jobFailed, manifest, outcome: "failure",
                                             details: ["code": failure.code, "message": failure.message, "type": manifest.type], once: false)
             }
@@ -198,14 +198,6 @@ extension JobPipeline {
 
     /// A job step's record: a failure to write it fails the step (retryable `audit.unavailable`).
     func auditAdministrativeStep(_ type: AuditEventType, _ manifest: JobManifest, outcome: String = "success", details: [String: String], once: Bool = true) throws {
-        let subject = subjects(of: manifest)
-        do {
-            try deps.audit.append(AuditEntry(type: type, jobId: manifest.jobId, userId: subject.userId, deviceId: subject.deviceId,
-                                             outcome: outcome, details: details),
-                                  oncePerJob: once)
-        } catch {
-            metrics.auditFailed()
-            throw SpoolError("audit.unavailable", "the audit trail cannot be written (\(error)); the job waits and is tried again. Check the audit database (disk space, permissions, a lock held by another process)", retryable: true)
-        }
+        try auditAdministrative(type, manifest, outcome: outcome, details: details, once: once)
     }
 }

@@ -81,7 +81,7 @@ extension JobPipeline {
             let report = try Self.writeError(jobId: jobId, code: failure.code, message: failure.message, retryable: failure.retryable,
                                              to: layout.failed + "/\(jobId).error.json", at: now, replacingOwn: true)
             // Once per job and code: a failure finished again after a crash is not recorded twice.
-            if !jobFailureAudited(jobId: jobId, code: failure.code) {
+            if try !jobFailureAudited(jobId: jobId, code: failure.code) {
                 try deps.audit.append(AuditEntry(type: .jobFailed, jobId: jobId, userId: row.userId, deviceId: row.deviceId,
                                                  outcome: "failure", details: ["code": failure.code, "message": failure.message]))
             }
