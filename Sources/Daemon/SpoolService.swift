@@ -137,13 +137,20 @@ public final class SpoolService: Sendable {
 
     /// Queues every manifest in incoming/ and every signature file in signatures/.
     func scan() async {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.incoming)) ?? []
-        for name in names.sorted() where name.hasSuffix(".json") && !name.hasPrefix(".") {
+        for name in listing(layout.incoming).sorted() where name.hasSuffix(".json") && !name.hasPrefix(".") {
             await queue.push(name)
         }
-        let signatures = (try? FileManager.default.contentsOfDirectory(atPath: layout.signatures)) ?? []
-        for name in signatures.sorted() where name.hasSuffix(".signature.json") && !name.hasPrefix(".") {
+        for name in listing(layout.signatures).sorted() where name.hasSuffix(".signature.json") && !name.hasPrefix(".") {
             await queue.push(Self.signaturePrefix + name)
+        }
+    }
+
+    /// The names in a spool directory; a directory that cannot be read is logged (its files wait
+    /// until it can: descriptors exhausted, permissions changed, the mount gone).
+    func listing(_ dir: String) -> [String] {
+        do { return try FileManager.default.contentsOfDirectory(atPath: dir) } catch {
+            logger.error("cannot list a spool directory; its files wait until it can be read", metadata: ["path": .string(dir), "error": .string("\(error)")])
+            return []
         }
     }
 }

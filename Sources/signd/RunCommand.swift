@@ -143,7 +143,9 @@ struct RunCommand: AsyncParsableCommand {
             }
             daemonServices.append(.init(service: DaemonTask("renewal") {
                 try await renewal.run(clock: { Date() }, sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }) { report in
-                    try? RenewalAudit.record(report, audit: audit, database: database)
+                    do { try RenewalAudit.record(report, audit: audit, database: database) } catch {
+                        logger.error("recording a renewal in the audit trail failed", metadata: ["error": .string("\(error)")])
+                    }
                 }
             }))
             // One service for all spools, so that a shutdown stops intake on every spool at once.
