@@ -28,6 +28,8 @@
 #   SIGND_BIN=path/to/release/signd (skips the build)
 #   DAEMON_PYHANKO=auto (1/0)  DAEMON_SKIP_BUILD=1  DAEMON_RUNS="stream-bb stream-bt slow-bb queued-bb queued-bt pyhanko"
 #   DAEMON_OUT=bench/out/daemon
+#   DAEMON_METRICS_PORT=   a loopback port: the daemon listens there and its /metrics (the
+#                          per-stage histograms) are saved as $OUT/metrics-<n>.txt before each stop
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -63,6 +65,8 @@ fi
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
+LISTEN=off
+[ -n "${DAEMON_METRICS_PORT:-}" ] && LISTEN="127.0.0.1:$DAEMON_METRICS_PORT"
 DATA="$OUT/data"
 DEV="$OUT/device"
 CONFIG="$OUT/signd.json"
@@ -72,7 +76,7 @@ cat >"$CONFIG" <<EOF
 {
   "spools": [{"name": "default", "documentTimeoutSeconds": 600}],
   "sca": {"maxLifetimeSeconds": $EXPIRES_IN, "clockSkewSeconds": 30, "maxFailures": 5},
-  "http": {"listen": "off"}
+  "http": {"listen": "$LISTEN"}
 }
 EOF
 
@@ -95,8 +99,13 @@ prepare() {
 }
 
 DAEMON=""
+METRICS_N=0
 stop_daemon() {
     if [ -n "$DAEMON" ]; then
+        if [ -n "${DAEMON_METRICS_PORT:-}" ]; then
+            METRICS_N=$((METRICS_N + 1))
+            curl -fsS "http://127.0.0.1:$DAEMON_METRICS_PORT/metrics" >"$OUT/metrics-$METRICS_N.txt" 2>/dev/null || true
+        fi
         kill -TERM "$DAEMON" 2>/dev/null || true
         wait "$DAEMON" 2>/dev/null || true
         DAEMON=""
@@ -107,7 +116,7 @@ trap stop_daemon EXIT
 # start_daemon SPOOLROOT LOG: starts `signd run`, sets DAEMON and DAEMON_START (unix s)
 start_daemon() {
     DAEMON_START="$(date +%s.%N)"
-    "$SIGND" run --data-dir "$DATA" --config "$CONFIG" --spool-root "$1" --listen off >"$2" 2>&1 &
+    "$SIGND" run --data-dir "$DATA" --config "$CONFIG" --spool-root "$1" --listen "$LISTEN" >"$2" 2>&1 &
     DAEMON=$!
 }
 
