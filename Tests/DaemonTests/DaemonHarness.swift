@@ -473,3 +473,49 @@ class DaemonTestCase: XCTestCase {
         #"{"spools":[{"name":"default","documentTimeoutSeconds":\#(seconds)}]}"#
     }
 }
+
+/// A delivered sign job's audit trail: each step once, in order, no failure, every event naming
+/// the job's user and device, the received event the original's digest, the signed event the
+/// certificate serial. (Shared by the process-level and the in-process happy paths.)
+func assertDeliveredTrail(_ events: [AuditEventRecord], user: String, device: String, originalSha256: String,
+                          file: StaticString = #filePath, line: UInt = #line) {
+    let types = events.map(\.type)
+    let steps = ["job.received", "job.authorized", "job.signed", "job.delivered"]
+    for step in steps {
+        XCTAssertEqual(types.filter { $0 == step }.count, 1, "\(step) once in \(types)", file: file, line: line)
+    }
+    let order = steps.compactMap { types.firstIndex(of: $0) }
+    XCTAssertEqual(order, order.sorted(), "steps out of order: \(types)", file: file, line: line)
+    XCTAssertFalse(types.contains("job.failed"), "\(types)", file: file, line: line)
+    for e in events {
+        XCTAssertEqual(e.userId, user, "\(e.type)", file: file, line: line)
+        XCTAssertEqual(e.deviceId, device, "\(e.type)", file: file, line: line)
+    }
+    XCTAssertEqual(events.first { $0.type == "job.received" }?.documentSha256, originalSha256, file: file, line: line)
+    XCTAssertNotNil(events.first { $0.type == "job.signed" }?.certificateSerial, "job.signed names the certificate serial", file: file, line: line)
+}
+
+/// A signed job's result.json: the job, `signed`, the level, the output's name and digest, the
+/// original's digest.
+func assertSignedResult(_ result: [String: Any], job: String, level: String, signedSha256: String, originalSha256: String,
+                        file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(result["jobId"] as? String, job, file: file, line: line)
+    XCTAssertEqual(result["status"] as? String, "signed", file: file, line: line)
+    XCTAssertEqual(result["level"] as? String, level, file: file, line: line)
+    XCTAssertEqual(result["document"] as? String, "\(job).pdf", file: file, line: line)
+    XCTAssertEqual(result["documentSha256"] as? String, signedSha256, file: file, line: line)
+    XCTAssertEqual(result["originalSha256"] as? String, originalSha256, file: file, line: line)
+}
+
+/// The bytes of the last /Contents <hex> of a PDF (the CMS of its last signature).
+func lastContents(ofPDF pdf: String) throws -> [UInt8] {
+    let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: pdf)), as: UTF8.self)
+    let regex = try NSRegularExpression(pattern: "/Contents\\s*<([0-9A-Fa-f]+)>")
+    let matches = regex.matches(in: text, range: NSRange(text.startIndex..., in: text))
+    guard let last = matches.last, let range = Range(last.range(at: 1), in: text) else {
+        throw NSError(domain: "signd-tests", code: 1, userInfo: [NSLocalizedDescriptionKey: "no /Contents <hex> in \(pdf)"])
+    }
+    let hex = Array(text[range].utf8)
+    func nibble(_ c: UInt8) -> UInt8 { c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57 }
+    return stride(from: 0, to: hex.count - 1, by: 2).map { nibble(hex[$0]) << 4 | nibble(hex[$0 + 1]) }
+}

@@ -9,82 +9,12 @@ import XCTest
 /// External signing mode (issue 7) through the real daemon: the device's own key signs the DTBS
 /// signd writes to pending/, the orchestrator drops the signature into signatures/, signd completes
 /// the PDF. The fixture's certificate is enrolled from the device simulator's CSR, so it holds the
-/// key `signd device-sim sign-dtbs` signs with. The deadline, wrong signatures, a device blocked
-/// between the phases, TSA outages in phase two and the crash windows run in-process
-/// (InProcess/ExternalModePipelineTests.swift); the removal test stays here for `signd device remove`.
+/// key `signd device-sim sign-dtbs` signs with. The happy paths (InProcess/ExternalHappyPathPipelineTests.swift),
+/// the deadline, wrong signatures, a device blocked between the phases, TSA outages in phase two
+/// and the crash windows run in-process (InProcess/ExternalModePipelineTests.swift); the restart
+/// after SIGTERM stays here, and the removal test for `signd device remove`.
 final class ExternalModeTests: DaemonTestCase {
     override class var enrollment: DaemonFixture.Enrollment { .external }
-
-    // MARK: - Happy paths
-
-    func testBBJobSignedByTheDeviceIsDeliveredAndValidates() throws {
-        try runHappyPath(level: "B-B")
-    }
-
-    func testBTJobSignedByTheDeviceIsDeliveredTimestampedAndValidates() throws {
-        try runHappyPath(level: "B-T")
-    }
-
-    func runHappyPath(level: String) throws {
-        let f = fixture!
-        let daemon = try f.startDaemon()
-        let job = try f.submitExternal(level: level)
-
-        // Phase one: the DTBS request, and the job waits.
-        let pending = try f.waitForPending(job)
-        try checkPendingFile(pending.object, job: job, level: level)
-        Thread.sleep(forTimeInterval: 0.5)
-        XCTAssertNil(f.outcome(of: job), "an external job must wait for the device's signature\n\(f.spoolListing())")
-        XCTAssertEqual(f.entries(f.done), [], "nothing is delivered before the signature arrives")
-
-        // Phase two: the phone signs, the orchestrator drops the answer.
-        let answer = try f.signPending(job)
-        XCTAssertEqual(answer.object["jobId"] as? String, job, "sign-dtbs answers for the job it was given: \(answer.text)")
-        try f.dropSignature(Data(answer.text.utf8), job: job)
-        let outcome = try f.waitForOutcome(of: job)
-        XCTAssertEqual(outcome, .done, "\(f.spoolListing())\n\(f.logs)")
-        guard outcome == .done else { return }
-
-        let signed = f.done + "/\(job).pdf"
-        XCTAssertEqual(f.entries(f.done), ["\(job).pdf", "\(job).result.json"])
-        let result = try f.resultJSON(of: job)
-        XCTAssertEqual(result["jobId"] as? String, job)
-        XCTAssertEqual(result["status"] as? String, "signed")
-        XCTAssertEqual(result["level"] as? String, level)
-        XCTAssertEqual(result["documentSha256"] as? String, try DaemonFixture.sha256(signed))
-        XCTAssertEqual(result["originalSha256"] as? String, try DaemonFixture.sha256(DaemonFixture.samplePDF))
-
-        // The PDF carries exactly the device's signature over exactly the DTBS signd issued.
-        let dtbs = try XCTUnwrap(Data(base64Encoded: pending.object["dtbs"] as? String ?? ""))
-        let signatureDER = try XCTUnwrap(Data(base64Encoded: answer.object["signature"] as? String ?? ""))
-        try assertCMS(in: signed, containsSignedAttributes: Array(dtbs), signatureValue: Array(signatureDER))
-
-        // Files: pending request removed, signature archived, nothing left in the spool.
-        XCTAssertFalse(f.exists(f.pending + "/\(job).dtbs.json"), "the pending request is removed once the job is done\n\(f.spoolListing())")
-        XCTAssertEqual(f.entries(f.signatures), [], "signatures/ is empty after the signature was used")
-        let archived = f.entries(f.archive)
-        XCTAssertTrue(archived.contains("\(job).pdf") && archived.contains("\(job).json"), "inputs archived: \(archived)")
-        XCTAssertTrue(archived.contains { $0.hasPrefix(job) && $0.contains("signature") }, "the signature file is archived: \(archived)")
-        XCTAssertEqual(f.entries(f.incoming), [])
-        XCTAssertEqual(f.entries(f.work), [])
-        XCTAssertEqual(f.entries(f.failed), [])
-
-        try assertValidates(signed, level: level)
-        XCTAssertEqual(try f.deviceRecord()["failedAttempts"] as? Int, 0)
-        XCTAssertEqual(f.stop(daemon), 0, "SIGTERM must end the daemon with status 0\n\(f.logs)")
-
-        // Audit: received, signed, delivered, in order, chain intact, no failure.
-        let types = try f.auditEvents(job: job).map(\.type)
-        for step in ["job.received", "job.signed", "job.delivered"] {
-            XCTAssertEqual(types.filter { $0 == step }.count, 1, "\(step) once in \(types)")
-        }
-        let order = ["job.received", "job.signed", "job.delivered"].compactMap { types.firstIndex(of: $0) }
-        XCTAssertEqual(order, order.sorted(), "steps out of order: \(types)")
-        XCTAssertFalse(types.contains("job.failed") || types.contains("job.denied"), "\(types)")
-        if level == "B-T" { XCTAssertTrue(types.contains("job.timestamped"), "\(types)") }
-        let auditVerify = try f.signd(["audit", "verify", "--data-dir", f.dataDir])
-        XCTAssertEqual(auditVerify.status, 0, ProcessRunner.describe(auditVerify, "audit verify"))
-    }
 
     // MARK: - Restart between the phases
 
@@ -141,46 +71,15 @@ final class ExternalModeTests: DaemonTestCase {
 
     // MARK: - Checks
 
-    /// The pending file as the brief describes it.
-    func checkPendingFile(_ p: [String: Any], job: String, level: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let f = fixture!
-        XCTAssertEqual(p["version"] as? Int, 1, file: file, line: line)
-        XCTAssertEqual(p["jobId"] as? String, job, file: file, line: line)
-        XCTAssertEqual(p["deviceId"] as? String, f.device, file: file, line: line)
-        XCTAssertEqual(p["userId"] as? String, f.user, file: file, line: line)
-        XCTAssertEqual(p["algorithm"] as? String, "ECDSA-P256-SHA256", file: file, line: line)
-        XCTAssertEqual(p["level"] as? String, level, file: file, line: line)
-        let dtbs = try XCTUnwrap(Data(base64Encoded: p["dtbs"] as? String ?? ""), "dtbs is base64: \(p)", file: file, line: line)
-        XCTAssertEqual(dtbs.first, 0x31, "the DTBS is the DER SET of the signed attributes", file: file, line: line)
-        let dtbsPath = f.root + "/dtbs-\(job).bin"
-        try dtbs.write(to: URL(fileURLWithPath: dtbsPath))
-        XCTAssertEqual((p["dtbsSha256"] as? String)?.lowercased(), try DaemonFixture.sha256(dtbsPath), "dtbsSha256", file: file, line: line)
-        let expires = Self.parseISO8601(p["expiresAt"] as? String)
-        XCTAssertNotNil(expires, "expiresAt is ISO 8601: \(String(describing: p["expiresAt"]))", file: file, line: line)
-        if let expires { XCTAssertGreaterThan(expires, Date(), "expiresAt is in the future", file: file, line: line) }
-        let document = p["document"] as? [String: Any]
-        XCTAssertFalse((document?["name"] as? String ?? "").isEmpty, "document.name: \(p)", file: file, line: line)
-        XCTAssertEqual(document?["sha256"] as? String, try DaemonFixture.sha256(DaemonFixture.samplePDF), "document.sha256", file: file, line: line)
-    }
-
     /// The CMS in the PDF's last /Contents holds `signedAttributes` (as [0] IMPLICIT: the DTBS
     /// with its first byte 0x31 replaced by 0xA0) and the signature value `signature` (DER).
     func assertCMS(in pdf: String, containsSignedAttributes dtbs: [UInt8], signatureValue signature: [UInt8],
                    file: StaticString = #filePath, line: UInt = #line) throws {
-        let cms = try lastContents(of: pdf)
+        let cms = try lastContents(ofPDF: pdf)
         XCTAssertTrue(cms.contains(subsequence: [0xA0] + dtbs.dropFirst()), "the CMS signs exactly the DTBS signd issued", file: file, line: line)
         XCTAssertTrue(cms.contains(subsequence: signature), "the CMS signature value is the device's signature (DER)", file: file, line: line)
     }
 
-    func lastContents(of pdf: String) throws -> [UInt8] {
-        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: pdf)), as: UTF8.self)
-        let regex = try NSRegularExpression(pattern: "/Contents\\s*<([0-9A-Fa-f]+)>")
-        let matches = regex.matches(in: text, range: NSRange(text.startIndex..., in: text))
-        guard let last = matches.last, let range = Range(last.range(at: 1), in: text) else { throw HarnessError("no /Contents <hex> in \(pdf)") }
-        let hex = Array(text[range].utf8)
-        func nibble(_ c: UInt8) -> UInt8 { c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57 }
-        return stride(from: 0, to: hex.count - 1, by: 2).map { nibble(hex[$0]) << 4 | nibble(hex[$0 + 1]) }
-    }
 
     /// `signd verify --trust` and (unless `pyHanko` is false) pyHanko, trusting the CA root and the TSA root.
     func assertValidates(_ signed: String, level: String, pyHanko: Bool = true, file: StaticString = #filePath, line: UInt = #line) throws {

@@ -11,6 +11,9 @@ import XCTest
 /// `signd run` with PowerAuth Server as the SCA provider (docs/sca.md, docs/configuration.md
 /// `sca.powerauth`), end to end: the real binary, a spool, and the loopback PowerAuth server of
 /// TestSupport that follows PowerAuth's REST JSON. PowerAuth Server itself cannot run here.
+/// The outage retried and device signatures verified through PowerAuth run in-process
+/// (InProcess/PowerAuthPipelineTests.swift); here what needs `signd run`: configuration from the
+/// file and the variables, credentials, the audit of the configuration, logs, readiness.
 final class PowerAuthDaemonTests: DaemonTestCase {
     var powerAuth: FakePowerAuthServer?
 
@@ -63,11 +66,6 @@ final class PowerAuthDaemonTests: DaemonTestCase {
             try await Task.sleep(nanoseconds: 50_000_000)
         }
         throw HarnessError("job \(job) has no result after \(Int(timeout)) s\n\(fixture.spoolListing())\n\(fixture.logs)")
-    }
-
-    func jobRow(_ job: String) throws -> String {
-        try fixture.sqlite(fixture.dataDir + "/state.sqlite", "SELECT state, attempts, errorCode FROM job WHERE jobId = '\(job)'").stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func detailRequests(_ server: FakePowerAuthServer) -> [[String: Any]] {
@@ -164,67 +162,6 @@ final class PowerAuthDaemonTests: DaemonTestCase {
         let outcome = try await outcome(of: "pa-env-wins")
         XCTAssertEqual(outcome, .done, "\(f.spoolListing())\n\(f.logs)")
         XCTAssertEqual(detailRequests(server).count, 1)
-        XCTAssertEqual(f.stop(daemon), 0)
-    }
-
-    /// PowerAuth down (connection refused): `sca.unavailable` is retryable, so the job waits in
-    /// work/ for a retry instead of failing; once PowerAuth answers (on the configured port), a
-    /// retry signs and delivers it. Retries: PipelineConfiguration (5, backoff 2 s, 4 s, 8 s, ...).
-    func testPowerAuthDownIsRetriedAndSignedWhenItIsBack() async throws {
-        let f = fixture!
-        let port = try closedLoopbackPort()
-        let url = "http://127.0.0.1:\(port)" + FakePowerAuthServer.contextPath
-        let job = try powerAuthJob("pa-down", operationId: "op-down")
-        let data = try operationData(for: job.manifest)
-        let daemon = try f.startDaemon(configuration: Self.configuration(url: url), environment: try credentialsEnvironment())
-        try drop(job, as: "pa-down")
-
-        let deadline = Date().addingTimeInterval(30)
-        var row = ""
-        while Date() < deadline {
-            row = try jobRow("pa-down")
-            if row.hasPrefix("claimed|"), !row.hasPrefix("claimed|0|") { break }
-            if f.outcome(of: "pa-down") != nil { break }
-            try await Task.sleep(nanoseconds: 100_000_000)
-        }
-        XCTAssertTrue(row.hasPrefix("claimed|") && !row.hasPrefix("claimed|0|"), "the job is waiting for a retry: \(row)\n\(f.spoolListing())\n\(f.logs)")
-        XCTAssertTrue(row.hasSuffix("|sca.unavailable"), row)
-        XCTAssertNil(f.outcome(of: "pa-down"), "a PowerAuth outage does not fail the job at once: \(f.spoolListing())")
-        XCTAssertTrue(f.exists(f.work + "/pa-down.manifest.json"), "the claimed job waits in work/: \(f.spoolListing())")
-
-        // PowerAuth is back, on the port signd was configured with.
-        let server = try await FakePowerAuthServer.start(port: port)
-        powerAuth = server
-        server.setOperation("op-down", FakePowerAuthServer.approvedOperation(id: "op-down", userId: f.user, data: data))
-        let outcome = try await outcome(of: "pa-down", timeout: 90)
-        XCTAssertEqual(outcome, .done, "\(f.spoolListing())\n\(f.logs)")
-        if outcome == .done {
-            let verify = try f.verify(f.done + "/pa-down.pdf")
-            XCTAssertEqual(verify.status, 0, ProcessRunner.describe(verify, "signd verify"))
-        }
-        XCTAssertEqual(f.stop(daemon), 0)
-        let denied = try f.auditEvents(job: "pa-down", type: "job.denied").map { DaemonFixture.details($0)["code"] }
-        XCTAssertFalse(denied.isEmpty, "the refused attempt is in the audit")
-        XCTAssertTrue(denied.allSatisfy { $0 == "sca.unavailable" }, "\(denied)")
-    }
-
-    // MARK: - device signatures through PowerAuth
-
-    /// `sca.powerauth.verifyDeviceSignatures`: a device-signature job's statement is verified by
-    /// PowerAuth `signature/ecdsa/verify` (activation id = device id), and the job is signed.
-    func testDeviceSignatureVerifiedThroughPowerAuth() async throws {
-        let f = fixture!
-        let server = try await FakePowerAuthServer.start()
-        powerAuth = server
-        try server.addActivation(f.device, publicKeyPEM: try String(contentsOfFile: f.deviceDir + "/device-public.pem", encoding: .utf8))
-        let daemon = try f.startDaemon(configuration: Self.configuration(url: server.baseURL, extra: #", "verifyDeviceSignatures": true"#),
-                                       environment: try credentialsEnvironment())
-        let job = try f.submit(level: "B-B")
-        let outcome = try await outcome(of: job)
-        XCTAssertEqual(outcome, .done, "\(f.spoolListing())\n\(f.logs)")
-        let verifies = server.recordedRequests.filter { $0.path == FakePowerAuthServer.contextPath + "/rest/v3/signature/ecdsa/verify" }
-        XCTAssertEqual(verifies.count, 1, "PowerAuth verified the device signature: \(server.recordedRequests.map(\.path))")
-        XCTAssertEqual(verifies.first?.body["activationId"] as? String, f.device)
         XCTAssertEqual(f.stop(daemon), 0)
     }
 

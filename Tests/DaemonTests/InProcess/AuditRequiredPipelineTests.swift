@@ -8,18 +8,7 @@ import XCTest
 
 /// No job step without its audit record (issue 12, item 1): when the audit trail cannot be
 /// written, the step waits and is retried; nothing is signed or delivered with a hole in the trail.
-final class AuditRequiredPipelineTests: XCTestCase {
-    var h: PipelineHarness!
-
-    override func setUp() async throws {
-        try await super.setUp()
-        h = try await PipelineHarness.make()
-    }
-
-    override func tearDown() async throws {
-        h = nil
-        try await super.tearDown()
-    }
+final class AuditRequiredPipelineTests: PipelineTestCase {
 
     /// A second connection to the audit database whose trigger refuses every new event: an
     /// audit database that cannot be written (full disk, damaged file, a lock nobody releases).

@@ -9,18 +9,7 @@ import XCTest
 /// pipeline over the same directories, `recover()`): the job must still end exactly once, as
 /// docs/spool.md promises. In-process: the pipeline is called directly, nothing waits.
 /// (The kill -9 test stays process-level: CrashRecoveryTests.)
-final class CrashWindowPipelineTests: XCTestCase {
-    var h: PipelineHarness!
-
-    override func setUp() async throws {
-        try await super.setUp()
-        h = try await PipelineHarness.make()
-    }
-
-    override func tearDown() async throws {
-        h = nil
-        try await super.tearDown()
-    }
+final class CrashWindowPipelineTests: PipelineTestCase {
 
     /// Crash in the claim between the two renames, as an older signd ordered them:
     /// work/<job>/document.pdf exists, the manifest is still in incoming/.

@@ -12,18 +12,8 @@ import XCTest
 /// pending/, the test hands the signature to the pipeline, the manual clock runs the deadline.
 /// The happy paths (with pyHanko) and the restart after SIGTERM stay process-level
 /// (ExternalModeTests).
-final class ExternalModePipelineTests: XCTestCase {
-    var h: PipelineHarness!
-
-    override func setUp() async throws {
-        try await super.setUp()
-        h = try await PipelineHarness.make(enrollment: .external)
-    }
-
-    override func tearDown() async throws {
-        h = nil
-        try await super.tearDown()
-    }
+final class ExternalModePipelineTests: PipelineTestCase {
+    override func makeHarness() async throws -> PipelineHarness? { try await PipelineHarness.make(enrollment: .external) }
 
     /// Phase one for `job`: the job waits for the device's signature; its pending file.
     @discardableResult

@@ -10,18 +10,8 @@ import XCTest
 
 /// Intake under the manual clock: the document timeout, the digest cache, and colliding inputs
 /// looked at by several workers at once.
-final class IntakePipelineTests: XCTestCase {
-    var h: PipelineHarness!
-
-    override func setUp() async throws {
-        try await super.setUp()
-        h = try await PipelineHarness.make { $0.documentTimeout = 12 }
-    }
-
-    override func tearDown() async throws {
-        h = nil
-        try await super.tearDown()
-    }
+final class IntakePipelineTests: PipelineTestCase {
+    override func makeHarness() async throws -> PipelineHarness? { try await PipelineHarness.make { $0.documentTimeout = 12 } }
 
     /// Bytes this process has read through system calls (`rchar` of /proc/self/io): the
     /// pipeline's reads, since the test itself reads nothing meanwhile.

@@ -7,18 +7,7 @@ import XCTest
 
 /// The poison-job guard, the re-checks of a resumed job (issue 11), retries with backoff under
 /// the manual clock, and the compare-and-set of the job's state, in-process.
-final class JobEnginePipelineTests: XCTestCase {
-    var h: PipelineHarness!
-
-    override func setUp() async throws {
-        try await super.setUp()
-        h = try await PipelineHarness.make()
-    }
-
-    override func tearDown() async throws {
-        h = nil
-        try await super.tearDown()
-    }
+final class JobEnginePipelineTests: PipelineTestCase {
 
     /// The sample with bytes appended after its %%EOF: still a PDF that signd would sign, but not
     /// the document the user approved.

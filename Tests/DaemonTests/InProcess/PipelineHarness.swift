@@ -119,6 +119,9 @@ final class PipelineHarness: @unchecked Sendable {
     let device = DeviceSimulator()
     let layout: SpoolLayout
     private(set) var configuration: PipelineConfiguration
+    /// The SCA settings and the PowerAuth client (`sca`, `sca.powerauth`), kept across restarts.
+    let sca: SCAConfiguration
+    let powerAuth: PowerAuthClientConfiguration?
     private(set) var database: StateDatabase
     private(set) var audit: AuditLog
     private(set) var pipeline: JobPipeline
@@ -140,8 +143,11 @@ final class PipelineHarness: @unchecked Sendable {
     var failed: String { layout.failed }
     var archive: String { layout.archive }
 
-    private init(directory: TemporaryDirectory, clock: ManualClock, configuration: PipelineConfiguration, parts: Parts) {
+    private init(directory: TemporaryDirectory, clock: ManualClock, configuration: PipelineConfiguration, sca: SCAConfiguration,
+                 powerAuth: PowerAuthClientConfiguration?, parts: Parts) {
         self.directory = directory
+        self.sca = sca
+        self.powerAuth = powerAuth
         self.clock = clock
         self.configuration = configuration
         self.layout = parts.layout
@@ -157,14 +163,16 @@ final class PipelineHarness: @unchecked Sendable {
 
     /// A fresh installation: data directory, spool, the device registered for the user and
     /// enrolled (cloud: signd keeps the key; external: from the device's CSR), the clock at now
-    /// (whole seconds).
-    static func make(enrollment: Enrollment = .cloud, configure: (inout PipelineConfiguration) -> Void = { _ in }) async throws -> PipelineHarness {
+    /// (whole seconds). `sca` and `powerAuth`: the SCA settings and a PowerAuth server (e.g.
+    /// TestSupport's FakePowerAuthServer), as `sca.powerauth` configures them.
+    static func make(enrollment: Enrollment = .cloud, sca: SCAConfiguration = SCAConfiguration(), powerAuth: PowerAuthClientConfiguration? = nil,
+                     configure: (inout PipelineConfiguration) -> Void = { _ in }) async throws -> PipelineHarness {
         let directory = try TemporaryDirectory(prefix: "signd-pipeline", in: baseDirectory)
         let clock = ManualClock(Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)))
         var configuration = PipelineConfiguration()
         configure(&configuration)
-        let parts = try await compose(root: directory.path, clock: clock, configuration: configuration)
-        let harness = PipelineHarness(directory: directory, clock: clock, configuration: configuration, parts: parts)
+        let parts = try await compose(root: directory.path, clock: clock, configuration: configuration, sca: sca, powerAuth: powerAuth)
+        let harness = PipelineHarness(directory: directory, clock: clock, configuration: configuration, sca: sca, powerAuth: powerAuth, parts: parts)
         try await harness.enroll(enrollment)
         return harness
     }
@@ -181,8 +189,9 @@ final class PipelineHarness: @unchecked Sendable {
         var ca: EmbeddedCA
     }
 
-    /// The object graph of `signd run` for one spool (embedded CA and TSA, no PowerAuth).
-    private static func compose(root: String, clock: ManualClock, configuration: PipelineConfiguration) async throws -> Parts {
+    /// The object graph of `signd run` for one spool (embedded CA and TSA, PowerAuth when given).
+    private static func compose(root: String, clock: ManualClock, configuration: PipelineConfiguration, sca: SCAConfiguration,
+                                powerAuth: PowerAuthClientConfiguration?) async throws -> Parts {
         let dataDir = root + "/var"
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let now = clock.function
@@ -202,7 +211,8 @@ final class PipelineHarness: @unchecked Sendable {
         let caChain = try await ca.caChain()
         let layout = SpoolLayout(name: "default", spoolRoot: root + "/spool")
         try layout.ensure()
-        let deps = PipelineDependencies(database: database, audit: audit, authorizer: CompositeAuthorizer(database: database, configuration: SCAConfiguration()),
+        let deps = PipelineDependencies(database: database, audit: audit, authorizer: CompositeAuthorizer(database: database, configuration: sca,
+                                                                                                     powerAuth: try powerAuth.map { try PowerAuthClient(configuration: $0) }),
                                         enrollment: enrollment, caChain: caChain, timestamper: timestamper, clock: now,
                                         logger: Logger(label: "signd-test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let pipeline = JobPipeline(layout: layout, configuration: configuration, dependencies: deps)
@@ -229,7 +239,7 @@ final class PipelineHarness: @unchecked Sendable {
     /// client. `configure` changes the configuration first (as a new configuration file would).
     func restart(configure: (inout PipelineConfiguration) -> Void = { _ in }) async throws {
         configure(&configuration)
-        let parts = try await Self.compose(root: root, clock: clock, configuration: configuration)
+        let parts = try await Self.compose(root: root, clock: clock, configuration: configuration, sca: sca, powerAuth: powerAuth)
         database = parts.database
         audit = parts.audit
         pipeline = parts.pipeline
@@ -287,11 +297,25 @@ final class PipelineHarness: @unchecked Sendable {
 
     /// A valid manifest for `pdf` (its file name is document.file) approved by the device now
     /// (cloud mode; external mode carries no authorization), as `signd device-sim manifest`.
+    /// `deviceId`: the manifest names another device (still approved by this harness's phone key).
     func manifest(pdf: String, job: String, level: SignatureLevel = .bb, mode: SigningMode = .cloud,
                   appearance: SignManifest.Appearance? = nil, spoolDefaults: SignManifest.Appearance? = nil,
-                  expiresIn: TimeInterval = 300) throws -> SignManifest {
-        try device.manifest(pdfPath: pdf, jobId: job, userId: user, deviceId: deviceId, level: level, mode: mode,
+                  expiresIn: TimeInterval = 300, deviceId: String? = nil) throws -> SignManifest {
+        try device.manifest(pdfPath: pdf, jobId: job, userId: user, deviceId: deviceId ?? self.deviceId, level: level, mode: mode,
                             appearance: appearance, spoolDefaults: spoolDefaults, now: clock.now, expiresIn: expiresIn)
+    }
+
+    /// A manifest as a JSON object, to be edited into what no producer should send.
+    static func object(_ manifest: SignManifest) throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: encode(manifest)) as? [String: Any] else { throw HarnessError("manifest is not a JSON object") }
+        return object
+    }
+
+    func drop(object: [String: Any], as name: String) throws { try drop(try JSONSerialization.data(withJSONObject: object), as: name) }
+
+    /// Registers another device of the user (`signd device register`), not enrolled.
+    func registerDevice(_ id: String, publicKey: P256.Signing.PublicKey? = nil) throws {
+        _ = try DeviceRegistry(database: database).register(deviceId: id, userId: user, publicKey: publicKey ?? device.publicKey, now: clock.now)
     }
 
     static func encode(_ manifest: SignManifest) throws -> Data {
@@ -450,6 +474,12 @@ final class PipelineHarness: @unchecked Sendable {
         return try await verifier.verify(document: document, fileName: pdf)
     }
 
+    /// The last signature of `pdf` as the verifier reports it.
+    func lastSignature(_ pdf: String) async throws -> SignatureReport {
+        guard let last = try await verify(pdf).signatures.last else { throw HarnessError("\(pdf) has no signature") }
+        return last
+    }
+
     /// Asserts that `pdf` holds exactly one signature, intact and trusted, at `level`.
     func assertVerifies(_ pdf: String, level: String, file: StaticString = #filePath, line: UInt = #line) async throws {
         let report = try await verify(pdf)
@@ -458,5 +488,24 @@ final class PipelineHarness: @unchecked Sendable {
         XCTAssertTrue(last.intact && last.trusted == true && last.level == level,
                       "\(pdf): intact \(last.intact), trusted \(String(describing: last.trusted)), level \(last.level), problems \(last.problems)",
                       file: file, line: line)
+    }
+}
+
+/// The base of the in-process pipeline tests: a fresh harness per test (`makeHarness`, which a
+/// class overrides for another enrollment or configuration), dropped after it.
+class PipelineTestCase: XCTestCase {
+    var h: PipelineHarness!
+
+    /// The harness each test starts with; nil: the test makes its own.
+    func makeHarness() async throws -> PipelineHarness? { try await PipelineHarness.make() }
+
+    override func setUp() async throws {
+        try await super.setUp()
+        h = try await makeHarness()
+    }
+
+    override func tearDown() async throws {
+        h = nil
+        try await super.tearDown()
     }
 }
