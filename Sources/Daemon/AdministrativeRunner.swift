@@ -113,7 +113,7 @@ extension JobPipeline {
             do {
                 outcome = try await deps.database.waitForDeviceLease(
                     deviceId, for: .job(row.jobId), attempts: Int(Self.deviceWaitSeconds / Self.devicePollSeconds), pollInterval: Self.devicePollSeconds,
-                    now: { self.now }, sleep: { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) })
+                    now: { self.now }, sleep: deps.sleep)
             } catch {
                 if !(error is CancellationError) {
                     logger.error("taking the device's lease failed", metadata: ["device": .string(deviceId), "error": .string("\(error)")])

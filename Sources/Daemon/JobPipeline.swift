@@ -50,10 +50,15 @@ public struct PipelineDependencies: Sendable {
     public var caChain: [Certificate]
     public var timestamper: TimestampClient?
     public var clock: @Sendable () -> Date
+    /// How the pipeline waits inside a step (polling for a busy device's lease); tests pass one
+    /// that moves their clock.
+    public var sleep: @Sendable (TimeInterval) async throws -> Void
     public var logger: Logger
 
     public init(database: StateDatabase, audit: AuditLog, authorizer: any JobAuthorizer, enrollment: EnrollmentService,
-                caChain: [Certificate], timestamper: TimestampClient?, clock: @escaping @Sendable () -> Date, logger: Logger) {
+                caChain: [Certificate], timestamper: TimestampClient?, clock: @escaping @Sendable () -> Date,
+                sleep: @escaping @Sendable (TimeInterval) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64(clampedTimeoutMilliseconds($0)) * 1_000_000) },
+                logger: Logger) {
         self.database = database
         self.audit = audit
         self.authorizer = authorizer
@@ -61,6 +66,7 @@ public struct PipelineDependencies: Sendable {
         self.caChain = caChain
         self.timestamper = timestamper
         self.clock = clock
+        self.sleep = sleep
         self.logger = logger
     }
 }

@@ -45,31 +45,6 @@ final class AdministrativeJobTests: DaemonTestCase {
 
     // MARK: - Device leases
 
-    /// The device's lease lives in the state database: a job waits for a command (or another
-    /// spool's job) that holds it — polling 10 s, then a retry with `device.busy` — and runs once
-    /// it is released; its own lease ends with its final state.
-    func testJobWaitsForTheDeviceLeaseOfACommand() throws {
-        let f = fixture!
-        try sql("""
-            INSERT INTO deviceLease (deviceId, holder, kind, acquiredAt, expiresAt)
-            VALUES ('\(f.device)', 'cli-enroll:held', 'command', datetime('now'), datetime('now', '+1 hour'))
-            """)
-        let daemon = try f.startDaemon()
-        try dropAdmin(["type": "device", "jobId": "busy-block", "action": "block", "userId": f.user, "deviceId": f.device])
-        let database = f.dataDir + "/state.sqlite"
-        XCTAssertTrue(f.waitUntil(timeout: 30, interval: 0.2) {
-            ((try? f.sqlite(database, "SELECT errorCode FROM job WHERE jobId = 'busy-block'").stdout) ?? "").contains("device.busy")
-        }, "\(f.spoolListing())\n\(f.logs)")
-        XCTAssertNil(f.outcome(of: "busy-block"), "not applied while the command holds the device")
-        XCTAssertEqual(try device(f.device)["status"] as? String, "ACTIVE")
-        try sql("DELETE FROM deviceLease WHERE holder = 'cli-enroll:held'")
-        XCTAssertEqual(try f.waitForOutcome(of: "busy-block"), .done, f.logs)
-        XCTAssertEqual(f.stop(daemon), 0)
-        XCTAssertEqual(try device(f.device)["status"] as? String, "BLOCKED")
-        XCTAssertEqual(try f.sqlite(database, "SELECT COUNT(*) FROM deviceLease").stdout.trimmingCharacters(in: .whitespacesAndNewlines), "0",
-                       "the delivered job's lease ended with it")
-    }
-
     /// The CLI waits for a job that holds the device too, then refuses with `device.busy`.
     func testCommandRefusesADeviceHeldByAnUnfinishedJob() throws {
         let f = fixture!

@@ -192,6 +192,37 @@ final class AdministrativeJobPipelineTests: PipelineTestCase {
         XCTAssertNil(try h.audit.verify().firstBad.map { "\($0.seq): \($0.reason)" }, "the audit chain is intact")
     }
 
+    /// The device's lease lives in the state database: a job waits for a command (or another
+    /// spool's job) that holds it (polling for 10 s of the pipeline's clock, then a retry with
+    /// `device.busy` that uses up no retry), and runs once it is released; its own lease ends
+    /// with its final state. (Ported from the process-level test, which waited 10 s of wall time.)
+    func testJobWaitsForTheDeviceLeaseOfACommand() async throws {
+        try sql("""
+            INSERT INTO deviceLease (deviceId, holder, kind, acquiredAt, expiresAt)
+            VALUES ('\(h.deviceId)', 'cli-enroll:held', 'command', '\(h.clock.now.formatted(.iso8601))', '\(h.clock.now.addingTimeInterval(86_400).formatted(.iso8601))')
+            """)
+        try await runAdmin(["type": "device", "jobId": "busy-block", "action": "block", "userId": h.user, "deviceId": h.deviceId])
+        var row = try h.job("busy-block")
+        XCTAssertEqual(row.errorCode, "device.busy", h.spoolListing())
+        XCTAssertEqual(row.attempts, 0, "waiting for a busy device uses up no retry")
+        XCTAssertNil(h.outcome(of: "busy-block"), "not applied while the command holds the device")
+        XCTAssertEqual(try deviceStatus(h.deviceId), .active)
+        // Still held at the retry: waits again, still without using up a retry.
+        h.clock.advance(by: 60)
+        for id in h.pipeline.dueRetries() { await h.pipeline.process(jobId: id) }
+        row = try h.job("busy-block")
+        XCTAssertEqual(row.attempts, 0)
+        XCTAssertNil(h.outcome(of: "busy-block"))
+
+        try sql("DELETE FROM deviceLease WHERE holder = 'cli-enroll:held'")
+        h.clock.advance(by: 60)
+        for id in h.pipeline.dueRetries() { await h.pipeline.process(jobId: id) }
+        XCTAssertEqual(h.outcome(of: "busy-block"), .done, h.spoolListing())
+        XCTAssertEqual(try deviceStatus(h.deviceId), .blocked)
+        let leases = try await h.database.writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM deviceLease") }
+        XCTAssertEqual(leases, 0, "the delivered job's lease ended with it")
+    }
+
     /// block → sign refused (sca.deviceBlocked in the audit log); unblock → sign works; remove →
     /// the certificate is on the CA's CRL, the device is REMOVED and sign is refused.
     func testBlockUnblockAndRemoveDevice() async throws {

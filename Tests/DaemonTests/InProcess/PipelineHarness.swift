@@ -214,6 +214,7 @@ final class PipelineHarness: @unchecked Sendable {
         let deps = PipelineDependencies(database: database, audit: audit, authorizer: CompositeAuthorizer(database: database, configuration: sca,
                                                                                                      powerAuth: try powerAuth.map { try PowerAuthClient(configuration: $0) }),
                                         enrollment: enrollment, caChain: caChain, timestamper: timestamper, clock: now,
+                                        sleep: { [clock] seconds in clock.advance(by: seconds) },
                                         logger: Logger(label: "signd-test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let pipeline = JobPipeline(layout: layout, configuration: configuration, dependencies: deps)
         return Parts(layout: layout, database: database, audit: audit, pipeline: pipeline, tsa: transport, timestamper: timestamper,
