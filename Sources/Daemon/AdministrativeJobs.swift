@@ -432,8 +432,10 @@ extension JobPipeline {
             try deps.audit.append(AuditEntry(type: type, jobId: manifest.jobId, userId: userId ?? subject.userId, deviceId: deviceId ?? subject.deviceId,
                                              certificateSerial: serial, outcome: outcome, details: details),
                                   oncePerJob: once)
+            deps.auditHealth.succeeded()
         } catch {
             metrics.auditFailed()
+            deps.auditHealth.failed("\(error)", at: now)
             throw SpoolError("audit.unavailable", "the audit trail cannot be written (\(error)); the job waits and is tried again. Check the audit database (disk space, permissions, a lock held by another process)", retryable: true)
         }
     }

@@ -53,12 +53,14 @@ public struct PipelineDependencies: Sendable {
     /// How the pipeline waits inside a step (polling for a busy device's lease); tests pass one
     /// that moves their clock.
     public var sleep: @Sendable (TimeInterval) async throws -> Void
+    /// Shared by every spool's pipeline and the readiness probe.
+    public var auditHealth: AuditHealth
     public var logger: Logger
 
     public init(database: StateDatabase, audit: AuditLog, authorizer: any JobAuthorizer, enrollment: EnrollmentService,
                 caChain: [Certificate], timestamper: TimestampClient?, clock: @escaping @Sendable () -> Date,
                 sleep: @escaping @Sendable (TimeInterval) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64(clampedTimeoutMilliseconds($0)) * 1_000_000) },
-                logger: Logger) {
+                auditHealth: AuditHealth = AuditHealth(), logger: Logger) {
         self.database = database
         self.audit = audit
         self.authorizer = authorizer
@@ -67,6 +69,7 @@ public struct PipelineDependencies: Sendable {
         self.timestamper = timestamper
         self.clock = clock
         self.sleep = sleep
+        self.auditHealth = auditHealth
         self.logger = logger
     }
 }
@@ -111,6 +114,9 @@ public final class JobPipeline: Sendable {
     }
 
     var now: Date { deps.clock() }
+
+    /// Whether job steps can write their audit records (the readiness probe reads it).
+    public var auditHealth: AuditHealth { deps.auditHealth }
 
     /// Applies new settings (SIGHUP): timeouts, manifest defaults and the failure limit take
     /// effect for the next step of every job; work in progress is not interrupted.
@@ -338,8 +344,10 @@ public final class JobPipeline: Sendable {
             try deps.audit.append(AuditEntry(type: type, jobId: manifest.jobId, userId: manifest.signer.userId, deviceId: manifest.signer.deviceId,
                                              documentSha256: digest, certificateSerial: serial, outcome: outcome, details: details),
                                   oncePerJob: Self.onceSteps.contains(type))
+            deps.auditHealth.succeeded()
         } catch {
             metrics.auditFailed()
+            deps.auditHealth.failed("\(error)", at: now)
             throw SpoolError("audit.unavailable", "the audit trail cannot be written (\(error)); the job waits and is tried again. Check the audit database (disk space, permissions, a lock held by another process)", retryable: true)
         }
     }

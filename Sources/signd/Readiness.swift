@@ -1,3 +1,4 @@
+import Daemon
 import Foundation
 import StateStore
 #if canImport(Glibc)
@@ -25,20 +26,25 @@ actor ReadinessProbe {
     let ca: Endpoint?
     let tsas: [Endpoint]
     let powerAuth: Endpoint?
+    let auditHealth: AuditHealth?
     private var cached: (at: Date, problems: [String])?
 
-    init(database: StateDatabase, databasePaths: [String], spoolDirectories: [String], ca: Endpoint?, tsas: [Endpoint], powerAuth: Endpoint? = nil) {
+    init(database: StateDatabase, databasePaths: [String], spoolDirectories: [String], ca: Endpoint?, tsas: [Endpoint], powerAuth: Endpoint? = nil,
+         auditHealth: AuditHealth? = nil) {
         self.database = database
         self.databasePaths = databasePaths
         self.spoolDirectories = spoolDirectories
         self.ca = ca
         self.tsas = tsas
         self.powerAuth = powerAuth
+        self.auditHealth = auditHealth
     }
 
     /// Human-readable problems; empty when ready.
     func problems() async -> [String] {
-        if let cached, Date().timeIntervalSince(cached.at) < 5 { return cached.problems }
+        // Not cached: it is a lock read, and a recovered audit trail should show at once.
+        let audit = auditHealth?.problem.map { [$0] } ?? []
+        if let cached, Date().timeIntervalSince(cached.at) < 5 { return audit + cached.problems }
         var problems: [String] = []
         if (try? database.jobCounts()) == nil { problems.append("state database not readable: check the data directory (--data-dir) and the signd log") }
         for path in databasePaths where access(path, W_OK) != 0 {
@@ -62,7 +68,7 @@ actor ReadinessProbe {
             problems.append("PowerAuth \(Self.redacted(powerAuth.url)) unreachable: check sca.powerauth.url (or SIGND_POWERAUTH_URL) and the network; powerauth-operation jobs are retried meanwhile")
         }
         cached = (Date(), problems)
-        return problems
+        return audit + problems
     }
 
     /// scheme://host:port only: URLs may carry credentials or tokens in their path or query.

@@ -57,6 +57,8 @@ struct RunCommand: AsyncParsableCommand {
             let ca = try Composition.certificateAuthority(dataDirectory: dir, configuration: configuration)
             let database = try Composition.database(dir)
             let audit = try Composition.audit(dir)
+            // Whether job steps can write their audit records: shared by every pipeline and the readiness probe.
+            let auditHealth = AuditHealth()
             let auditCredentials = try AuditHTTP.Credentials.fromEnvironment()
             // SCA: PowerAuth when configured (sca.powerauth or SIGND_POWERAUTH_*), for
             // powerauth-operation jobs and, if asked, device-signature verification.
@@ -90,7 +92,7 @@ struct RunCommand: AsyncParsableCommand {
                 let layout = SpoolLayout(name: s.name, spoolRoot: root)
                 let pc = try configuration.pipelineConfiguration(s)
                 let deps = PipelineDependencies(database: database, audit: audit, authorizer: authorizer, enrollment: enrollment,
-                                                caChain: caChain, timestamper: timestamper, clock: { Date() }, logger: logger)
+                                                caChain: caChain, timestamper: timestamper, clock: { Date() }, auditHealth: auditHealth, logger: logger)
                 let pipeline = JobPipeline(layout: layout, configuration: pc, dependencies: deps)
                 pipelines[s.name] = pipeline
                 services.append(SpoolService(pipeline: pipeline, layout: layout, workers: s.workers ?? SigndConfiguration.Spool.defaultWorkers,
@@ -115,7 +117,8 @@ struct RunCommand: AsyncParsableCommand {
                 },
                 ca: configuration.ca?.kind == "ejbca" ? configuration.ca?.ejbca.map { ReadinessProbe.Endpoint(role: "CA", url: $0.baseURL) } : nil,
                 tsas: remoteTSAs.map { ReadinessProbe.Endpoint(role: "TSA", url: $0) },
-                powerAuth: powerAuthConfiguration.map { ReadinessProbe.Endpoint(role: "PowerAuth", url: $0.baseURL) })
+                powerAuth: powerAuthConfiguration.map { ReadinessProbe.Endpoint(role: "PowerAuth", url: $0.baseURL) },
+                auditHealth: auditHealth)
 
             // The long-running services, in start order; a graceful shutdown (SIGTERM/SIGINT) stops
             // them in reverse: signals, reload, spools (intake stops, jobs in progress finish),

@@ -73,4 +73,31 @@ final class MetricsHealthTests: DaemonTestCase {
         XCTAssertEqual(try http(port, "/health/live").0, 200, "live even when not ready")
         XCTAssertEqual(f.stop(daemon), 0)
     }
+
+    /// A job step whose audit record cannot be written makes the daemon not ready, saying why,
+    /// and counts in the metrics; once records are written again it is ready (issue 12, item 1).
+    func testNotReadyWhileTheAuditTrailCannotBeWritten() throws {
+        let f = fixture!
+        let daemon = try f.startDaemon(listen: "127.0.0.1:0")
+        let port = try daemon.httpPort()
+        let audit = f.dataDir + "/audit.sqlite"
+        let refuse = try f.sqlite(audit, "CREATE TRIGGER test_refuse_events BEFORE INSERT ON event BEGIN SELECT RAISE(ABORT, 'test: audit trail down'); END;")
+        XCTAssertEqual(refuse.status, 0, ProcessRunner.describe(refuse, "sqlite3"))
+        let job = try f.submit(level: "B-B", job: "audit-ready")
+        var notReady = (0, "")
+        XCTAssertTrue(f.waitUntil(timeout: 30, interval: 0.1) {
+            notReady = (try? self.http(port, "/health/ready")) ?? (0, "")
+            return notReady.0 == 503
+        }, "never not ready: \(notReady)\n\(f.logs)")
+        XCTAssertTrue(notReady.1.contains("audit trail not writable"), notReady.1)
+        let (_, metrics) = try http(port, "/metrics")
+        XCTAssertGreaterThanOrEqual(Self.sample(metrics, "signd_audit_write_failures_total", ["spool": "default"]) ?? 0, 1, metrics)
+        XCTAssertNil(f.outcome(of: job), "nothing delivered while the trail is down")
+
+        let restore = try f.sqlite(audit, "DROP TRIGGER test_refuse_events;")
+        XCTAssertEqual(restore.status, 0, ProcessRunner.describe(restore, "sqlite3"))
+        XCTAssertEqual(try f.waitForOutcome(of: job, timeout: 60), .done, f.logs)
+        XCTAssertEqual(try http(port, "/health/ready").0, 200)
+        XCTAssertEqual(f.stop(daemon), 0, f.logs)
+    }
 }

@@ -33,6 +33,8 @@ final class AuditRequiredPipelineTests: PipelineTestCase {
         XCTAssertEqual(row.errorCode, "audit.unavailable")
         XCTAssertEqual(row.attempts, 1)
         XCTAssertNotNil(row.nextAttemptAt)
+        let problem = try XCTUnwrap(h.pipeline.auditHealth.problem, "readiness must say the audit trail cannot be written")
+        XCTAssertTrue(problem.contains("audit trail not writable"), problem)
 
         try refuseAuditWrites(false)
         h.clock.advance(by: 60)
@@ -40,6 +42,7 @@ final class AuditRequiredPipelineTests: PipelineTestCase {
         XCTAssertEqual(h.outcome(of: "audit-down"), .done, h.spoolListing())
         row = try h.job("audit-down")
         XCTAssertEqual(row.state, .delivered)
+        XCTAssertNil(h.pipeline.auditHealth.problem, "ready again once a record was written")
         XCTAssertEqual(try h.auditTypes(job: "audit-down"), ["job.received", "job.authorized", "job.signed", "job.delivered"])
     }
 }
